@@ -1,0 +1,23 @@
+package dev.erofspipeline.schemas;
+
+/**
+ * Annotation keys used on published artifacts (consumer-contract.md section 5), in one place.
+ */
+public final class Annotations {
+  private Annotations() {}
+
+  /**
+   * On every payload of an image bundle: the compressed source layer digest {@code sha256:<hex>}
+   * exactly as in the image manifest.
+   */
+  public static final String SOURCE_LAYER_DIGEST = "io.containerd.erofs.v1/dmverity.source-layer-digest";
+
+  /** On every payload of an image bundle: the layer's dm-verity root hash, lowercase hex. */
+  public static final String ROOT_HASH = "io.containerd.erofs.v1/dmverity.root-hash";
+
+  /** Prefix of the annotations of the draft erofs-image-spec (older scheme, section 5). */
+  public static final String LEGACY_EROFS_DMVERITY_PREFIX = "org.erofs.dmverity.";
+
+  /** OCI image-layout: the tag of a manifest in {@code index.json} ({@code oci:DIR:tag}). */
+  public static final String OCI_REF_NAME = "org.opencontainers.image.ref.name";
+}
