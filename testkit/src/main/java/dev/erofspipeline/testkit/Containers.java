@@ -38,18 +38,45 @@ public final class Containers {
         return Boolean.getBoolean(PROPERTY);
     }
 
-    /** Whether a Docker engine answers; asked once per JVM. */
+    /**
+     * Whether a Docker engine answers; asked once per JVM. When nothing hints at a Docker engine (no
+     * DOCKER_HOST, no known socket, no ~/.testcontainers.properties) the answer is "no" at once, without
+     * Testcontainers' probe and the ERROR it logs.
+     */
     public static synchronized boolean dockerAvailable() {
         if (dockerAvailable == null) {
-            boolean ok;
-            try {
-                ok = DockerClientFactory.instance().isDockerAvailable();
-            } catch (Throwable t) { // NOSONAR: any failure of the probe means "no Docker"
-                ok = false;
+            boolean ok = false;
+            if (dockerHinted()) {
+                try {
+                    ok = DockerClientFactory.instance().isDockerAvailable();
+                } catch (Throwable t) { // NOSONAR: any failure of the probe means "no Docker"
+                    ok = false;
+                }
             }
             dockerAvailable = ok;
         }
         return dockerAvailable;
+    }
+
+    private static boolean dockerHinted() {
+        if (System.getenv("DOCKER_HOST") != null || System.getenv("TESTCONTAINERS_HOST_OVERRIDE") != null
+                || System.getenv("TESTCONTAINERS_DOCKER_SOCKET_OVERRIDE") != null) {
+            return true;
+        }
+        String home = System.getProperty("user.home", "/nonexistent");
+        String runtime = System.getenv("XDG_RUNTIME_DIR");
+        java.util.List<java.nio.file.Path> candidates = new java.util.ArrayList<>(java.util.List.of(
+                java.nio.file.Path.of("/var/run/docker.sock"),
+                java.nio.file.Path.of("/run/docker.sock"),
+                java.nio.file.Path.of(home, ".docker", "run", "docker.sock"),
+                java.nio.file.Path.of(home, ".docker", "desktop", "docker.sock"),
+                java.nio.file.Path.of(home, ".colima"),
+                java.nio.file.Path.of(home, ".rd", "docker.sock"),
+                java.nio.file.Path.of(home, ".testcontainers.properties")));
+        if (runtime != null) {
+            candidates.add(java.nio.file.Path.of(runtime, "docker.sock"));
+        }
+        return candidates.stream().anyMatch(java.nio.file.Files::exists);
     }
 
     /** Aborts (skips) the current test or class when no Docker engine is available. */

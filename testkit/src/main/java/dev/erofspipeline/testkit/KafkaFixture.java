@@ -259,7 +259,7 @@ public final class KafkaFixture extends Fixture<KafkaFixture> {
     private static void closeQuietly(AutoCloseable c) {
         try {
             if (c instanceof KafkaConsumer<?, ?> k) {
-                k.close(Duration.ofSeconds(2));
+                k.close(org.apache.kafka.clients.consumer.CloseOptions.timeout(Duration.ofSeconds(2)));
             } else if (c instanceof KafkaProducer<?, ?> p) {
                 p.close(Duration.ofSeconds(2));
             } else {

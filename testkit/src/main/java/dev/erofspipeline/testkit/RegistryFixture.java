@@ -15,6 +15,8 @@ import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.testcontainers.containers.GenericContainer;
 
 import dev.erofspipeline.embedded.EmbeddedSupport;
@@ -55,6 +57,7 @@ public final class RegistryFixture extends Fixture<RegistryFixture> {
         }
     }
 
+    private static final Logger LOG = LoggerFactory.getLogger(RegistryFixture.class);
     private static final String REGISTRY_BIN = System.getProperty("erofs.test.docker-registry", "docker-registry");
     private static final String SKOPEO_BIN = System.getProperty("erofs.test.skopeo", "skopeo");
     private static final Duration READY_TIMEOUT = Duration.ofSeconds(20);
@@ -138,6 +141,8 @@ public final class RegistryFixture extends Fixture<RegistryFixture> {
             throw e;
         }
         startMillis = (System.nanoTime() - t0) / 1_000_000;
+        LOG.info("registry started on {} in {} ms{}", host, startMillis,
+                process != null ? " (docker-registry pid " + process.pid() + ")" : " (container)");
         return this;
     }
 
