@@ -1,26 +1,25 @@
 package dev.erofspipeline.registry;
 
+import dev.erofspipeline.schemas.Annotations;
+import dev.erofspipeline.schemas.MediaTypes;
+
 import java.util.Set;
 
-/**
- * Media types the client needs. Private to this module on purpose: {@code dev.erofspipeline.schemas.MediaTypes}
- * did not exist yet when this module was written; switch to it once it does.
- */
+/** The media types and annotation this client needs, from {@link MediaTypes} and {@link Annotations}. */
 final class MediaTypeNames {
-    static final String OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
-    static final String OCI_INDEX = "application/vnd.oci.image.index.v1+json";
-    static final String DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json";
-    static final String DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json";
+    static final String OCI_MANIFEST = MediaTypes.OCI_MANIFEST;
+    static final String OCI_INDEX = MediaTypes.OCI_INDEX;
+    static final String DOCKER_MANIFEST = MediaTypes.DOCKER_MANIFEST;
+    static final String DOCKER_MANIFEST_LIST = MediaTypes.DOCKER_MANIFEST_LIST;
     static final String OCTET_STREAM = "application/octet-stream";
 
     /** Sent on every manifest request: docker-registry answers 404 for OCI manifests without it. */
     static final String MANIFEST_ACCEPT = String.join(", ", OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST);
 
     static final Set<String> MANIFEST_TYPES = Set.of(OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST);
-    static final Set<String> INDEX_TYPES = Set.of(OCI_INDEX, DOCKER_MANIFEST_LIST);
 
     /** Annotation naming a manifest in an OCI layout's index.json. */
-    static final String REF_NAME = "org.opencontainers.image.ref.name";
+    static final String REF_NAME = Annotations.OCI_REF_NAME;
 
     private MediaTypeNames() {
     }
