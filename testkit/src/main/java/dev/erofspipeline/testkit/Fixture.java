@@ -13,7 +13,10 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  *       tests of the class, closed after them (also when tests or {@code @BeforeAll} methods fail);</li>
  *   <li>{@code @RegisterExtension final XFixture x = ...} (instance field): started before each test, closed
  *       after it;</li>
- *   <li>by hand: {@code try (XFixture x = XFixture.create().start()) { ... }}.</li>
+ *   <li>by hand: {@code try (XFixture x = XFixture.create().start()) { ... }};</li>
+ *   <li>{@code @RegisterExtension static final XFixture x = XFixture.shared();}: one instance per JVM, shared by
+ *       every test class that asks for it, started on first use and stopped when the JVM exits (shutdown
+ *       hooks), so a module's suite pays the start-up once.</li>
  * </ul>
  * {@link #start()} cleans up after itself when it fails half-way, and {@link #close()} is idempotent.
  */
@@ -22,6 +25,19 @@ public abstract class Fixture<SELF extends Fixture<SELF>>
 
     private boolean startedForClass;
     private boolean startedForTest;
+    private volatile boolean shared;
+
+    /** Marks this instance as the per-JVM shared one: the JUnit callbacks start it but never stop it. */
+    @SuppressWarnings("unchecked")
+    protected SELF markShared() {
+        shared = true;
+        return (SELF) this;
+    }
+
+    /** Whether this is a per-JVM shared instance (see {@code shared()} of each fixture). */
+    public boolean isShared() {
+        return shared;
+    }
 
     /** Starts the component; does nothing when it already runs. */
     public abstract SELF start();
@@ -37,7 +53,7 @@ public abstract class Fixture<SELF extends Fixture<SELF>>
     public void beforeAll(ExtensionContext context) {
         if (!isStarted()) {
             start();
-            startedForClass = true;
+            startedForClass = !shared;
         }
     }
 
@@ -45,7 +61,7 @@ public abstract class Fixture<SELF extends Fixture<SELF>>
     public void beforeEach(ExtensionContext context) {
         if (!isStarted()) {
             start();
-            startedForTest = true;
+            startedForTest = !shared;
         }
     }
 

@@ -77,6 +77,19 @@ public final class KafkaFixture extends Fixture<KafkaFixture> {
         return new KafkaFixture(true, null);
     }
 
+    private static KafkaFixture sharedInstance;
+
+    /**
+     * The per-JVM shared instance (as {@link #create()}), started on first use, stopped at JVM exit; the
+     * JUnit callbacks and {@link #close()} do not stop it. Use unique topic/bucket/repository names per test.
+     */
+    public static synchronized KafkaFixture shared() {
+        if (sharedInstance == null) {
+            sharedInstance = create().markShared();
+        }
+        return sharedInstance;
+    }
+
     @Override
     public synchronized KafkaFixture start() {
         if (bootstrapServers != null) {
@@ -237,6 +250,9 @@ public final class KafkaFixture extends Fixture<KafkaFixture> {
 
     @Override
     public synchronized void close() {
+        if (isShared()) {
+            return; // stopped by shutdown hooks at JVM exit
+        }
         AutoCloseable c;
         while ((c = clients.poll()) != null) {
             closeQuietly(c);

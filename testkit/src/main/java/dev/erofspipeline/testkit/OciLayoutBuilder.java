@@ -130,6 +130,7 @@ public final class OciLayoutBuilder {
         private final List<TarLayer> layers = new ArrayList<>();
         private final List<Compression> compressions = new ArrayList<>();
         private final Map<String, String> annotations = new LinkedHashMap<>();
+        private final Map<String, String> descriptorAnnotations = new LinkedHashMap<>();
         private final List<String> env = new ArrayList<>();
 
         private ImageSpec(String os, String architecture) {
@@ -160,6 +161,15 @@ public final class OciLayoutBuilder {
         /** A manifest annotation. */
         public ImageSpec annotation(String key, String value) {
             annotations.put(key, value);
+            return this;
+        }
+
+        /**
+         * An annotation on this image's entry in an index, e.g. BuildKit's
+         * {@code vnd.docker.reference.type=attestation-manifest} on an {@code unknown/unknown} image.
+         */
+        public ImageSpec descriptorAnnotation(String key, String value) {
+            descriptorAnnotations.put(key, value);
             return this;
         }
 
@@ -226,6 +236,9 @@ public final class OciLayoutBuilder {
                 platform.put("variant", s.variant);
             }
             d.put("platform", platform);
+            if (!s.descriptorAnnotations.isEmpty()) {
+                d.put("annotations", new LinkedHashMap<>(s.descriptorAnnotations));
+            }
             manifests.add(d);
         }
         Map<String, Object> index = new LinkedHashMap<>();

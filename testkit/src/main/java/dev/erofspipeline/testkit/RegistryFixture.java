@@ -112,6 +112,19 @@ public final class RegistryFixture extends Fixture<RegistryFixture> {
         return this;
     }
 
+    private static RegistryFixture sharedInstance;
+
+    /**
+     * The per-JVM shared instance (as {@link #create()}), started on first use, stopped at JVM exit; the
+     * JUnit callbacks and {@link #close()} do not stop it. Use unique topic/bucket/repository names per test.
+     */
+    public static synchronized RegistryFixture shared() {
+        if (sharedInstance == null) {
+            sharedInstance = create().markShared();
+        }
+        return sharedInstance;
+    }
+
     @Override
     public synchronized RegistryFixture start() {
         if (host != null) {
@@ -417,6 +430,9 @@ public final class RegistryFixture extends Fixture<RegistryFixture> {
 
     @Override
     public synchronized void close() {
+        if (isShared()) {
+            return; // stopped by shutdown hooks at JVM exit
+        }
         host = null;
         stopProcess();
         if (dir != null) {

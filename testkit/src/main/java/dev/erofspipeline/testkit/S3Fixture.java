@@ -59,6 +59,19 @@ public final class S3Fixture extends Fixture<S3Fixture> {
         return new S3Fixture(true, null, bucket);
     }
 
+    private static S3Fixture sharedInstance;
+
+    /**
+     * The per-JVM shared instance (as {@link #create()}), started on first use, stopped at JVM exit; the
+     * JUnit callbacks and {@link #close()} do not stop it. Use unique topic/bucket/repository names per test.
+     */
+    public static synchronized S3Fixture shared() {
+        if (sharedInstance == null) {
+            sharedInstance = create().markShared();
+        }
+        return sharedInstance;
+    }
+
     @Override
     public synchronized S3Fixture start() {
         if (client != null) {
@@ -150,6 +163,9 @@ public final class S3Fixture extends Fixture<S3Fixture> {
 
     @Override
     public synchronized void close() {
+        if (isShared()) {
+            return; // stopped by shutdown hooks at JVM exit
+        }
         if (client != null) {
             try {
                 client.close();

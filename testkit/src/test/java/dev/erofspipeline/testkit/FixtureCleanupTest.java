@@ -2,6 +2,7 @@ package dev.erofspipeline.testkit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
@@ -66,6 +67,19 @@ class FixtureCleanupTest {
         assertEquals("inner test failed on purpose", summary.getFailures().get(0).getException().getMessage());
         assertTrue(FailingInner.PID.get() > 0, "inner test ran");
         assertGone(FailingInner.PID.get(), FailingInner.DIR.get(), FailingInner.PORT.get());
+    }
+
+    @Test
+    void sharedFixtureIsOnePerJvmAndOutlivesClose() {
+        RegistryFixture shared = RegistryFixture.shared();
+        assertSame(shared, RegistryFixture.shared());
+        shared.beforeAll(null);
+        long pid = shared.pid();
+        shared.afterAll(null);
+        shared.close();
+        assertTrue(shared.isStarted());
+        assertTrue(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), "still running until JVM exit");
+        assertTrue(shared.http().catalogJson().contains("repositories"));
     }
 
     private static void assertGone(long pid, Path dir, int port) {

@@ -96,11 +96,15 @@ class OciLayoutBuilderTest {
     void multiPlatformIndexListsPlatforms() throws IOException {
         OciLayoutBuilder l = new OciLayoutBuilder(tmp.resolve("m"));
         OciLayoutBuilder.Index idx = l.addIndex("multi", ImageSpec.linux("amd64").layer(layer(), Compression.GZIP),
-                ImageSpec.linux("arm64").variant("v8").layer(layer(), Compression.ZSTD));
+                ImageSpec.linux("arm64").variant("v8").layer(layer(), Compression.ZSTD),
+                ImageSpec.of("unknown", "unknown").layer(TarLayer.builder().file("att.json", "{}").build(), Compression.NONE)
+                        .descriptorAnnotation("vnd.docker.reference.type", "attestation-manifest"));
         String json = new String(idx.indexBytes(), StandardCharsets.UTF_8);
         assertTrue(json.contains("{\"architecture\":\"amd64\",\"os\":\"linux\"}"), json);
         assertTrue(json.contains("{\"architecture\":\"arm64\",\"os\":\"linux\",\"variant\":\"v8\"}"), json);
-        assertEquals(List.of("linux/amd64", "linux/arm64/v8"), idx.images().stream().map(OciLayoutBuilder.Image::platform).toList());
+        assertTrue(json.contains("\"platform\":{\"architecture\":\"unknown\",\"os\":\"unknown\"},\"annotations\":"
+                + "{\"vnd.docker.reference.type\":\"attestation-manifest\"}"), json);
+        assertEquals(List.of("linux/amd64", "linux/arm64/v8", "unknown/unknown"), idx.images().stream().map(OciLayoutBuilder.Image::platform).toList());
         assertEquals(idx.digest(), Digests.sha256(idx.indexBytes()));
         String top = Files.readString(tmp.resolve("m/index.json"));
         assertTrue(top.contains(idx.digest()) && top.contains(OciLayoutBuilder.OCI_INDEX), top);
