@@ -313,6 +313,26 @@ class RecordRulesTest {
     assertEquals(Samples.LAYER, ((SigningRequest) Samples.full().get(RecordType.SIGNING_REQUEST)).key());
   }
 
+  // ---- concurrency
+
+  @Test
+  void oneValidatorServesManyThreads() {
+    byte[] job = validator.write(Samples.full().get(RecordType.LAYER_JOB));
+    byte[] bad = "{\"schemaVersion\":1}".getBytes(StandardCharsets.UTF_8);
+    long ok = java.util.stream.IntStream.range(0, 2000).parallel().filter(i -> {
+      if (i % 2 == 0) {
+        return validator.read(LayerJob.class, job).equals(Samples.full().get(RecordType.LAYER_JOB));
+      }
+      try {
+        validator.read(LayerJob.class, bad);
+        return false;
+      } catch (SchemaViolationException e) {
+        return e.getMessage().contains("/registry: ");
+      }
+    }).count();
+    assertEquals(2000, ok);
+  }
+
   // ---- writing
 
   @Test

@@ -291,7 +291,7 @@ class RecordValidatorTest {
 
   private static void walk(JsonNode node, String at, Function<JsonNode, Boolean> test, List<String> out) {
     if (node.isObject()) {
-      node.fields().forEachRemaining(f -> {
+      node.properties().forEach(f -> {
         String p = at + "/" + f.getKey();
         if (test.apply(f.getValue())) {
           out.add(p);

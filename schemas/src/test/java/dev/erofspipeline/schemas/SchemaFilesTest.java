@@ -97,7 +97,7 @@ class SchemaFilesTest {
           problems.add(at + ": pattern not anchored: " + p);
         }
       }
-      node.fields().forEachRemaining(e -> check(e.getValue(), at + "/" + e.getKey(), problems));
+      node.properties().forEach(e -> check(e.getValue(), at + "/" + e.getKey(), problems));
     } else if (node.isArray()) {
       for (int i = 0; i < node.size(); i++) {
         check(node.get(i), at + "/" + i, problems);
