@@ -1,0 +1,129 @@
+package dev.erofspipeline.registry;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A loopback HTTP proxy in front of the real registry: answers the queued faults (status, optional Retry-After) to the
+ * next requests, then passes requests through. Sets X-Forwarded-Host so the registry's Location headers point here.
+ */
+final class FaultInjectingProxy implements AutoCloseable {
+    record Fault(int status, String retryAfter) {
+    }
+
+    private static final Set<String> HOP = Set.of("host", "connection", "content-length", "expect", "upgrade", "transfer-encoding",
+            "keep-alive", "http2-settings", "te");
+
+    private final HttpServer server;
+    private final HttpClient upstream = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+            .followRedirects(HttpClient.Redirect.NEVER).build();
+    private final String upstreamHost;
+    private final ConcurrentLinkedQueue<Fault> faults = new ConcurrentLinkedQueue<>();
+    private final AtomicInteger injected = new AtomicInteger();
+    private final AtomicInteger passed = new AtomicInteger();
+
+    FaultInjectingProxy(String upstreamHost) throws IOException {
+        this.upstreamHost = upstreamHost;
+        this.server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 50);
+        server.setExecutor(Executors.newFixedThreadPool(4));
+        server.createContext("/", this::handle);
+        server.start();
+    }
+
+    String host() {
+        return "127.0.0.1:" + server.getAddress().getPort();
+    }
+
+    void inject(Fault... f) {
+        faults.addAll(List.of(f));
+    }
+
+    int injected() {
+        return injected.get();
+    }
+
+    int passed() {
+        return passed.get();
+    }
+
+    private void handle(HttpExchange ex) throws IOException {
+        try (ex) {
+            byte[] body;
+            try (InputStream in = ex.getRequestBody()) {
+                body = in.readAllBytes();
+            }
+            Fault f = faults.poll();
+            if (f != null) {
+                injected.incrementAndGet();
+                if (f.retryAfter() != null) {
+                    ex.getResponseHeaders().add("Retry-After", f.retryAfter());
+                }
+                ex.getResponseHeaders().add("Content-Type", "application/json");
+                byte[] err = ("{\"errors\":[{\"code\":\"TOOMANYREQUESTS\",\"message\":\"injected " + f.status() + "\"}]}").getBytes();
+                if ("HEAD".equals(ex.getRequestMethod())) {
+                    ex.sendResponseHeaders(f.status(), -1);
+                } else {
+                    ex.sendResponseHeaders(f.status(), err.length);
+                    ex.getResponseBody().write(err);
+                }
+                return;
+            }
+            passed.incrementAndGet();
+            HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://" + upstreamHost + ex.getRequestURI()))
+                    .method(ex.getRequestMethod(), body.length == 0 ? HttpRequest.BodyPublishers.noBody()
+                            : HttpRequest.BodyPublishers.ofByteArray(body));
+            for (Map.Entry<String, List<String>> h : ex.getRequestHeaders().entrySet()) {
+                if (!HOP.contains(h.getKey().toLowerCase())) {
+                    h.getValue().forEach(v -> b.header(h.getKey(), v));
+                }
+            }
+            b.header("X-Forwarded-Host", host());
+            b.header("X-Forwarded-Proto", "http");
+            HttpResponse<byte[]> r;
+            try {
+                r = upstream.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException(e);
+            }
+            boolean head = "HEAD".equals(ex.getRequestMethod());
+            r.headers().map().forEach((k, vs) -> {
+                String lk = k.toLowerCase();
+                if (!HOP.contains(lk) || (head && lk.equals("content-length"))) {
+                    vs.forEach(v -> ex.getResponseHeaders().add(k, v));
+                }
+            });
+            byte[] out = r.body();
+            if (head || out.length == 0) {
+                ex.sendResponseHeaders(r.statusCode(), -1);
+            } else {
+                ex.sendResponseHeaders(r.statusCode(), out.length);
+                try (OutputStream os = ex.getResponseBody()) {
+                    os.write(out);
+                }
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        server.stop(0);
+        ((java.util.concurrent.ExecutorService) server.getExecutor()).shutdownNow();
+    }
+}
