@@ -69,6 +69,25 @@ class EmbeddedKafkaTest {
     }
 
     @Test
+    void failedStartOnABusyPortCleansUpAndThrows() throws Exception {
+        try (java.net.ServerSocket busy = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
+            // Kafka itself logs three ERROR lines and a BindException here: expected
+            long before = countTempDirs();
+            EmbeddedKafka kafka = EmbeddedKafka.builder().port(busy.getLocalPort()).build();
+            RuntimeException e = org.junit.jupiter.api.Assertions.assertThrows(RuntimeException.class, kafka::start);
+            assertFalse(kafka.isRunning(), e.toString());
+            assertEquals(before, countTempDirs(), "temp dir removed after the failed start");
+            kafka.close();
+        }
+    }
+
+    private static long countTempDirs() throws java.io.IOException {
+        try (var s = Files.list(Path.of(System.getProperty("java.io.tmpdir")))) {
+            return s.filter(p -> p.getFileName().toString().startsWith("erofs-kafka-")).count();
+        }
+    }
+
+    @Test
     void transientBrokerDeletesItsDirectory() {
         Path dataDir;
         try (EmbeddedKafka kafka = new EmbeddedKafka().start()) {

@@ -161,6 +161,32 @@ class RegistryFixtureTest {
         }
     }
 
+    @Test
+    void garbageCollectAndRestartKeepPortAndStorage() {
+        try (RegistryFixture reg = RegistryFixture.process().start()) {
+            RegistryHttp http = reg.http();
+            OciLayoutBuilder layout = new OciLayoutBuilder(tmp.resolve("gc"));
+            OciLayoutBuilder.Image keep = layout.addImage("keep", ImageSpec.linux("amd64").layer(base(), Compression.GZIP));
+            OciLayoutBuilder.Image drop = layout.addImage("drop", ImageSpec.linux("amd64").layer(upper(), Compression.GZIP));
+            reg.seed(layout.dir(), "keep", "gc/app:keep");
+            reg.seed(layout.dir(), "drop", "gc/app:drop");
+            String host = reg.host();
+            long pid = reg.pid();
+
+            reg.restart();
+            assertEquals(host, reg.host(), "same port after restart");
+            assertTrue(pid != reg.pid());
+            assertArrayEquals(keep.manifestBytes(), http.getManifest("gc/app", "keep").bytes(), "storage kept");
+
+            http.deleteManifest("gc/app", drop.digest());
+            String out = reg.garbageCollect(false);
+            assertTrue(out.contains("blob eligible for deletion") || out.contains("Deleting blob"), out);
+            assertFalse(http.blobExists("gc/app", drop.layers().get(0).digest()), "unreferenced layer collected");
+            assertTrue(http.blobExists("gc/app", keep.layers().get(0).digest()), "referenced layer kept");
+            assertEquals(host, reg.host());
+        }
+    }
+
     private static byte[] readBlob(OciLayoutBuilder layout, String digest) {
         try {
             return Files.readAllBytes(layout.blobPath(digest));
