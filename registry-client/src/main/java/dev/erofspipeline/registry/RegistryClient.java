@@ -465,14 +465,18 @@ public final class RegistryClient implements RegistryTarget {
     public boolean hasReferrersApi(String repository, String anyDigest) throws IOException {
         Boolean known = referrersApi;
         if (known == null) {
-            fetchReferrersApi(repository, anyDigest, null);
+            fetchReferrersApi(repository, anyDigest, null, false);
             known = referrersApi;
         }
         return known;
     }
 
-    /** The referrers API answer, or null when the registry has no such API (which is remembered). */
-    private List<Descriptor> fetchReferrersApi(String repository, String subject, String artifactType) throws IOException {
+    /**
+     * The referrers API answer (all pages, or only the first for a probe), or null when the registry has no such API
+     * (which is remembered).
+     */
+    private List<Descriptor> fetchReferrersApi(String repository, String subject, String artifactType, boolean allPages)
+            throws IOException {
         URI next = base.resolve(path(repository) + "/referrers/" + subject
                 + (artifactType != null ? "?artifactType=" + enc(artifactType) : ""));
         List<Descriptor> out = new ArrayList<>();
@@ -482,7 +486,7 @@ public final class RegistryClient implements RegistryTarget {
                 if (r.status == 200 && MediaTypeNames.OCI_INDEX.equals(type)) {
                     referrersApi = true;
                     out.addAll(ReferrersIndex.descriptors(r.body.readAllBytes(), artifactType));
-                    next = nextLink(r.headers, next);
+                    next = allPages ? nextLink(r.headers, next) : null;
                 } else if (r.status == 404 || r.status == 200 || r.status == 405) {
                     // docker-registry: 404 text/plain "404 page not found"; no API
                     if (!out.isEmpty()) {
@@ -502,7 +506,7 @@ public final class RegistryClient implements RegistryTarget {
     public List<Descriptor> referrers(String repository, String subjectDigest, String artifactType) throws IOException {
         Digests.requireValid(subjectDigest);
         if (!Boolean.FALSE.equals(referrersApi)) {
-            List<Descriptor> fromApi = fetchReferrersApi(repository, subjectDigest, artifactType);
+            List<Descriptor> fromApi = fetchReferrersApi(repository, subjectDigest, artifactType, true);
             if (fromApi != null) {
                 return fromApi;
             }
