@@ -9,7 +9,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Base64;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -62,8 +61,7 @@ public final class DockerConfig {
         Map<String, Credentials> auths = new LinkedHashMap<>();
         Set<String> storeHosts = new TreeSet<>();
         JsonNode a = root.path("auths");
-        for (Iterator<Map.Entry<String, JsonNode>> it = a.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : a.properties()) {
             JsonNode entry = e.getValue();
             Credentials c = null;
             if (entry.hasNonNull("auth") && !entry.get("auth").asText().isEmpty()) {
@@ -91,8 +89,8 @@ public final class DockerConfig {
             }
         }
         Set<String> helpers = new TreeSet<>();
-        for (Iterator<String> it = root.path("credHelpers").fieldNames(); it.hasNext(); ) {
-            helpers.add(normalize(it.next()));
+        for (Map.Entry<String, JsonNode> e : root.path("credHelpers").properties()) {
+            helpers.add(normalize(e.getKey()));
         }
         boolean store = root.hasNonNull("credsStore") && !root.get("credsStore").asText().isEmpty();
         return new DockerConfig(auths, helpers, store ? storeHosts : Set.of(), source);

@@ -18,7 +18,6 @@ import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.HexFormat;
-import java.util.Iterator;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -417,8 +416,7 @@ public final class OciLayout implements RegistryTarget {
                     : m.path("config").path("mediaType").asText(null);
             Map<String, String> annotations = new TreeMap<>();
             JsonNode ann = e.has("annotations") ? e.get("annotations") : m.path("annotations");
-            for (Iterator<Map.Entry<String, JsonNode>> it = ann.fields(); it.hasNext(); ) {
-                Map.Entry<String, JsonNode> a = it.next();
+            for (Map.Entry<String, JsonNode> a : ann.properties()) {
                 annotations.put(a.getKey(), a.getValue().asText());
             }
             if (artifactType == null || artifactType.equals(at)) {

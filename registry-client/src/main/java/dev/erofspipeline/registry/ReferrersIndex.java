@@ -9,7 +9,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -71,8 +70,7 @@ final class ReferrersIndex {
 
     static Descriptor toDescriptor(JsonNode n) {
         Map<String, String> annotations = new TreeMap<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = n.path("annotations").fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : n.path("annotations").properties()) {
             annotations.put(e.getKey(), e.getValue().asText());
         }
         String at = n.hasNonNull("artifactType") ? n.get("artifactType").asText() : null;

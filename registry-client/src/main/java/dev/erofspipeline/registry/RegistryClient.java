@@ -286,11 +286,26 @@ public final class RegistryClient implements RegistryTarget {
         if (blobExists(repository, blob.digest())) {
             return blob.digest();
         }
-        if (blob.size() <= options.monolithicLimit()) {
-            return pushBlobMonolithic(repository, blob);
-        }
-        try (InputStream in = blob.open()) {
-            return pushBlobChunked(repository, in, blob.digest()).digest();
+        // An upload session does not survive every failure (docker-registry cancels a session whose PATCH broke half-way),
+        // so a failed upload starts over with a new session, re-reading the source (bounded).
+        for (int attempt = 0; ; attempt++) {
+            try {
+                if (blob.size() <= options.monolithicLimit()) {
+                    return pushBlobMonolithic(repository, blob);
+                }
+                try (InputStream in = blob.open()) {
+                    return pushBlobChunked(repository, in, blob.digest()).digest();
+                }
+            } catch (RegistryException e) {
+                boolean sessionLost = "BLOB_UPLOAD_INVALID".equals(e.errorCode()) || "BLOB_UPLOAD_UNKNOWN".equals(e.errorCode());
+                if (!(e.isTransient() || sessionLost) || "DIGEST_INVALID".equals(e.errorCode())
+                        || attempt >= options.maxResumeAttempts()) {
+                    throw e;
+                }
+                counters.retry();
+                LOG.log(Level.INFO, "upload of {0} to {1} failed ({2}); starting over", blob.digest(), repository, e.getMessage());
+                sleep(Backoff.delay(options, attempt));
+            }
         }
     }
 

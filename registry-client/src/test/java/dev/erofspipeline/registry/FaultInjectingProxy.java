@@ -24,7 +24,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * next requests, then passes requests through. Sets X-Forwarded-Host so the registry's Location headers point here.
  */
 final class FaultInjectingProxy implements AutoCloseable {
-    record Fault(int status, String retryAfter) {
+    /** An answer to inject; {@code method} null matches any request. */
+    record Fault(int status, String retryAfter, String method) {
+        Fault(int status, String retryAfter) {
+            this(status, retryAfter, null);
+        }
     }
 
     private static final Set<String> HOP = Set.of("host", "connection", "content-length", "expect", "upgrade", "transfer-encoding",
@@ -68,7 +72,13 @@ final class FaultInjectingProxy implements AutoCloseable {
             try (InputStream in = ex.getRequestBody()) {
                 body = in.readAllBytes();
             }
-            Fault f = faults.poll();
+            Fault f = null;
+            synchronized (faults) {
+                Fault head = faults.peek();
+                if (head != null && (head.method() == null || head.method().equals(ex.getRequestMethod()))) {
+                    f = faults.poll();
+                }
+            }
             if (f != null) {
                 injected.incrementAndGet();
                 if (f.retryAfter() != null) {

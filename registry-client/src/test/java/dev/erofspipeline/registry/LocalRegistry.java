@@ -44,7 +44,8 @@ final class LocalRegistry implements AutoCloseable {
             LocalRegistry r = new LocalRegistry(dir, p, port);
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
             while (System.nanoTime() < deadline && p.isAlive()) {
-                try (Socket s = new Socket("127.0.0.1", port)) {
+                try (Socket probe = new Socket("127.0.0.1", port)) {
+                    probe.shutdownOutput();
                     return r;
                 } catch (IOException notYet) {
                     Thread.sleep(20);

@@ -76,6 +76,19 @@ class RetryTest {
     }
 
     @Test
+    void aChunkedUploadWhoseSessionFailsStartsOver() throws Exception {
+        // no request-level retries: the PATCH failure reaches pushBlob, which starts a new session
+        RegistryClient c = new RegistryClient(proxy.host(), LocalRegistry.options(proxy.host()).maxRetries(0)
+                .chunkSize(64 * 1024).monolithicLimit(1000).build());
+        byte[] blob = TestImages.random(200_000, 13);
+        proxy.inject(new FaultInjectingProxy.Fault(502, null, "PATCH"));
+        c.pushBlob("retry/chunked", BlobSource.of(blob));
+        assertEquals(1, c.counters().retries());
+        assertEquals(Optional.of(200_000L), registry.client().blobSize("retry/chunked", Digests.sha256(blob)));
+        assertArrayEquals(blob, registry.client().getBlob("retry/chunked", Digests.sha256(blob)));
+    }
+
+    @Test
     void aPermanent404IsNotRetried() throws Exception {
         RegistryClient c = viaProxy(5);
         RegistryException e = assertThrows(RegistryException.class, () -> c.getManifest("retry/img", "missing"));
