@@ -129,7 +129,7 @@ final class TarIndexLayout {
       xattrs = new ArrayList<>(xattrs);
       xattrs.add(new Xattr(ORIGIN_XATTR, new byte[0]));
     }
-    p.xattrBody = XattrBody.encode(xattrs, p.path());
+    p.xattrBody = XattrBody.encode(xattrs, p::path);
 
     if (inode.isDirectory()) {
       p.layout = FLAT_INLINE;

@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
+import java.util.function.Supplier;
 
 /**
  * The inline xattr body of an inode: a 12-byte header (name Bloom filter, no shared xattrs) and
@@ -49,9 +50,9 @@ final class XattrBody {
   /**
    * Encodes the body, or returns an empty array when there are no xattrs.
    *
-   * @param owner names the inode in error messages
+   * @param owner names the inode in error messages (computed only then)
    */
-  static byte[] encode(List<Xattr> xattrs, String owner) throws InvalidLayerException {
+  static byte[] encode(List<Xattr> xattrs, Supplier<String> owner) throws InvalidLayerException {
     if (xattrs.isEmpty()) {
       return new byte[0];
     }
@@ -63,14 +64,14 @@ final class XattrBody {
       if (suffixLength > 0xFF || x.value().length > 0xFFFF) {
         throw new InvalidLayerException(
             "tar.xattr",
-            owner + ": xattr " + new String(x.name(), StandardCharsets.UTF_8)
+            owner.get() + ": xattr " + new String(x.name(), StandardCharsets.UTF_8)
                 + " has a name over 255 or a value over 65535 bytes");
       }
       size += align4(4 + suffixLength + x.value().length);
     }
     if (icount(size) > 0xFFFF) {
       throw new InvalidLayerException(
-          "tar.xattr", owner + ": " + size + " bytes of xattrs do not fit an EROFS inode");
+          "tar.xattr", owner.get() + ": " + size + " bytes of xattrs do not fit an EROFS inode");
     }
     ByteBuffer buf = ByteBuffer.allocate(size).order(ByteOrder.LITTLE_ENDIAN);
     buf.position(HEADER_SIZE);

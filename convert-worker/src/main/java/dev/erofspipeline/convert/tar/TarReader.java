@@ -110,12 +110,6 @@ final class TarReader {
         throw new InvalidLayerException(
             "tar.header", "negative size at tar offset " + headerOffset);
       }
-      if (offset + size > limits.maxUncompressedBytes()) {
-        throw new InvalidLayerException(
-            "limit.uncompressed-bytes",
-            "member at tar offset " + headerOffset + " of " + size + " bytes exceeds the "
-                + limits.maxUncompressedBytes() + "-byte limit");
-      }
 
       switch (typeflag) {
         case 'g' -> {
@@ -182,6 +176,12 @@ final class TarReader {
           "tar.nonregular.data",
           "non-regular member " + display(path) + " at tar offset " + headerOffset + " carries "
               + size + " data bytes");
+    }
+    if (size > limits.maxUncompressedBytes() - offset) {
+      throw new InvalidLayerException(
+          "limit.uncompressed-bytes",
+          "member " + display(path) + " at tar offset " + headerOffset + " of " + size
+              + " bytes exceeds the " + limits.maxUncompressedBytes() + "-byte limit");
     }
     long dataOffset = offset;
     discard(size, headerOffset);
