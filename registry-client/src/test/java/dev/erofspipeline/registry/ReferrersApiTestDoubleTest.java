@@ -99,7 +99,7 @@ class ReferrersApiTestDoubleTest {
 
     @Test
     void referrersComeFromTheApiWithPaginationAndFilter() throws Exception {
-        RegistryClient c = new RegistryClient(host, LocalRegistry.options(host).build());
+        RegistryClient c = new RegistryClient(host, TestSupport.options(host).build());
         List<Descriptor> all = c.referrers("app", SUBJECT, null);
         assertEquals(List.of(new Descriptor(MediaTypeNames.OCI_MANIFEST, R1, 321, ART_A, Map.of("k", "22")),
                 new Descriptor(MediaTypeNames.OCI_MANIFEST, R2, 321, ART_B, Map.of("k", "33"))), all);
@@ -111,14 +111,14 @@ class ReferrersApiTestDoubleTest {
 
     @Test
     void addReferrerIsANoOpWhenTheRegistryIndexesSubjects() throws Exception {
-        RegistryClient c = new RegistryClient(host, LocalRegistry.options(host).build());
+        RegistryClient c = new RegistryClient(host, TestSupport.options(host).build());
         c.addReferrer("app", SUBJECT, new Descriptor(MediaTypeNames.OCI_MANIFEST, R1, 321, ART_A, Map.of()));
         assertEquals(List.of("GET /v2/app/referrers/" + SUBJECT), requests, "only the probe, no tag index written");
     }
 
     @Test
     void tagsFollowLinkPagination() throws Exception {
-        RegistryClient c = new RegistryClient(host, LocalRegistry.options(host).build());
+        RegistryClient c = new RegistryClient(host, TestSupport.options(host).build());
         assertEquals(List.of("a", "b", "c", "d", "e"), c.listTags("app", 2));
         assertEquals(List.of("GET /v2/app/tags/list?n=2", "GET /v2/app/tags/list?n=2&last=b", "GET /v2/app/tags/list?n=2&last=d"),
                 requests);

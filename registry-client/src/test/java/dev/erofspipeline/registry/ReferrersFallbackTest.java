@@ -1,8 +1,9 @@
 package dev.erofspipeline.registry;
 
-import org.junit.jupiter.api.AfterAll;
+import dev.erofspipeline.testkit.RegistryFixture;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -26,20 +27,14 @@ class ReferrersFallbackTest {
     private static final String ART_A = "application/vnd.example.a.v1";
     private static final String ART_B = "application/vnd.example.b.v1";
 
-    private static LocalRegistry registry;
+    @RegisterExtension
+    static final RegistryFixture REGISTRY = RegistryFixture.create();
+
     private static RegistryClient client;
 
     @BeforeAll
     static void start() throws Exception {
-        registry = LocalRegistry.start();
-        client = registry.client();
-    }
-
-    @AfterAll
-    static void stop() {
-        if (registry != null) {
-            registry.close();
-        }
+        client = TestSupport.client(REGISTRY);
     }
 
     /** Pushes a small image to {@code repo} and returns its manifest. */
@@ -121,7 +116,7 @@ class ReferrersFallbackTest {
             List<Future<?>> futures = new ArrayList<>();
             for (Manifest r : refs) {
                 // each thread with its own client, as separate stage instances in one JVM would be
-                RegistryClient own = registry.client();
+                RegistryClient own = TestSupport.client(REGISTRY);
                 futures.add(pool.submit(() -> {
                     go.await();
                     own.addReferrer(repo, subject.digest(), Descriptor.of(r, ART_A, Map.of()));
@@ -151,7 +146,7 @@ class ReferrersFallbackTest {
         Descriptor theirDescriptor = Descriptor.of(theirs, ART_B, Map.of());
 
         // another process (with its own lock) overwrites the tag right after our first write, from a stale read
-        RegistryClient writer = new RegistryClient(registry.host(), LocalRegistry.options(registry.host()).build(), new SubjectLocks());
+        RegistryClient writer = new RegistryClient(REGISTRY.host(), TestSupport.options(REGISTRY.host()).build(), new SubjectLocks());
         AtomicBoolean once = new AtomicBoolean(true);
         writer.afterReferrerWrite(() -> {
             if (once.getAndSet(false)) {

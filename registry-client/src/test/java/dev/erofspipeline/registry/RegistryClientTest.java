@@ -1,8 +1,9 @@
 package dev.erofspipeline.registry;
 
-import org.junit.jupiter.api.AfterAll;
+import dev.erofspipeline.testkit.RegistryFixture;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.ByteArrayInputStream;
 import java.io.InputStream;
@@ -17,20 +18,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Against a real docker-registry 2.8.2 child process. */
 class RegistryClientTest {
-    private static LocalRegistry registry;
+    @RegisterExtension
+    static final RegistryFixture REGISTRY = RegistryFixture.create();
+
     private static RegistryClient client;
 
     @BeforeAll
     static void start() throws Exception {
-        registry = LocalRegistry.start();
-        client = registry.client();
-    }
-
-    @AfterAll
-    static void stop() {
-        if (registry != null) {
-            registry.close();
-        }
+        client = TestSupport.client(REGISTRY);
     }
 
     @Test
@@ -50,7 +45,7 @@ class RegistryClientTest {
     @Test
     void chunkedBlobPushOfSeveralMegabytes() throws Exception {
         byte[] data = TestImages.random(3 * 1024 * 1024 + 12345, 2);
-        RegistryClient small = new RegistryClient(registry.host(), LocalRegistry.options(registry.host()).chunkSize(1 << 20).build());
+        RegistryClient small = new RegistryClient(REGISTRY.host(), TestSupport.options(REGISTRY.host()).chunkSize(1 << 20).build());
         Descriptor d = small.pushBlobChunked("test/chunked", new ByteArrayInputStream(data), null);
         assertEquals(Digests.sha256(data), d.digest());
         assertEquals(data.length, d.size());
@@ -62,7 +57,7 @@ class RegistryClientTest {
                 () -> small.pushBlobChunked("test/chunked", new ByteArrayInputStream(new byte[]{1, 2, 3}), Digests.sha256(new byte[]{9})));
         assertEquals("DIGEST_INVALID", e.errorCode());
         // pushBlob picks chunked above the monolithic limit
-        RegistryClient tiny = new RegistryClient(registry.host(), LocalRegistry.options(registry.host()).chunkSize(1 << 20)
+        RegistryClient tiny = new RegistryClient(REGISTRY.host(), TestSupport.options(REGISTRY.host()).chunkSize(1 << 20)
                 .monolithicLimit(1000).build());
         byte[] other = TestImages.random(2_500_000, 3);
         tiny.pushBlob("test/chunked", BlobSource.of(other));
@@ -113,7 +108,7 @@ class RegistryClientTest {
 
         Descriptor head = client.headManifest(repo, "multi").orElseThrow();
         assertEquals(index.descriptor(), head);
-        assertEquals(index.descriptor(), client.resolve(ImageReference.parse(registry.host() + "/" + repo + ":multi")));
+        assertEquals(index.descriptor(), client.resolve(ImageReference.parse(REGISTRY.host() + "/" + repo + ":multi")));
         assertEquals(Optional.empty(), client.headManifest(repo, "nope"));
 
         RegistryException missing = assertThrows(RegistryException.class, () -> client.getManifest(repo, "nope"));
@@ -137,8 +132,8 @@ class RegistryClientTest {
         byte[] data = TestImages.random(2 * 1024 * 1024, 7);
         BlobSource src = BlobSource.of(data);
         client.pushBlob("test/resume", src);
-        try (CuttingTcpProxy proxy = new CuttingTcpProxy(registry.port())) {
-            RegistryClient viaProxy = new RegistryClient(proxy.host(), LocalRegistry.options(proxy.host()).build());
+        try (CuttingTcpProxy proxy = new CuttingTcpProxy(REGISTRY.port())) {
+            RegistryClient viaProxy = new RegistryClient(proxy.host(), TestSupport.options(proxy.host()).build());
             proxy.arm("/blobs/" + src.digest(), 700_000);
             byte[] got;
             try (InputStream in = viaProxy.openBlob("test/resume", src.digest(), data.length)) {

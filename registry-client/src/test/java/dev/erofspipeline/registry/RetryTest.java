@@ -1,8 +1,10 @@
 package dev.erofspipeline.registry;
 
+import dev.erofspipeline.testkit.RegistryFixture;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.time.Duration;
 import java.time.Instant;
@@ -18,15 +20,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Transient failures injected by a loopback proxy in front of a real docker-registry. */
 class RetryTest {
-    private static LocalRegistry registry;
+    @RegisterExtension
+    static final RegistryFixture REGISTRY = RegistryFixture.create();
+
     private static FaultInjectingProxy proxy;
     private static Manifest manifest;
 
     @BeforeAll
     static void start() throws Exception {
-        registry = LocalRegistry.start();
-        proxy = new FaultInjectingProxy(registry.host());
-        RegistryClient direct = registry.client();
+        proxy = new FaultInjectingProxy(REGISTRY.host());
+        RegistryClient direct = TestSupport.client(REGISTRY);
         byte[] layer = TestImages.random(5000, 11);
         byte[] config = TestImages.config(Digests.sha256(layer));
         direct.pushBlob("retry/img", BlobSource.of(layer));
@@ -40,13 +43,10 @@ class RetryTest {
         if (proxy != null) {
             proxy.close();
         }
-        if (registry != null) {
-            registry.close();
-        }
     }
 
     private static RegistryClient viaProxy(int maxRetries) {
-        return new RegistryClient(proxy.host(), LocalRegistry.options(proxy.host()).maxRetries(maxRetries).build());
+        return new RegistryClient(proxy.host(), TestSupport.options(proxy.host()).maxRetries(maxRetries).build());
     }
 
     @Test
@@ -72,20 +72,20 @@ class RetryTest {
         proxy.inject(new FaultInjectingProxy.Fault(503, null), new FaultInjectingProxy.Fault(503, "0"));
         c.pushBlob("retry/img", BlobSource.of(blob));
         assertEquals(2, c.counters().retries());
-        assertEquals(Optional.of(20_000L), registry.client().blobSize("retry/img", Digests.sha256(blob)));
+        assertEquals(Optional.of(20_000L), TestSupport.client(REGISTRY).blobSize("retry/img", Digests.sha256(blob)));
     }
 
     @Test
     void aChunkedUploadWhoseSessionFailsStartsOver() throws Exception {
         // no request-level retries: the PATCH failure reaches pushBlob, which starts a new session
-        RegistryClient c = new RegistryClient(proxy.host(), LocalRegistry.options(proxy.host()).maxRetries(0)
+        RegistryClient c = new RegistryClient(proxy.host(), TestSupport.options(proxy.host()).maxRetries(0)
                 .chunkSize(64 * 1024).monolithicLimit(1000).build());
         byte[] blob = TestImages.random(200_000, 13);
         proxy.inject(new FaultInjectingProxy.Fault(502, null, "PATCH"));
         c.pushBlob("retry/chunked", BlobSource.of(blob));
         assertEquals(1, c.counters().retries());
-        assertEquals(Optional.of(200_000L), registry.client().blobSize("retry/chunked", Digests.sha256(blob)));
-        assertArrayEquals(blob, registry.client().getBlob("retry/chunked", Digests.sha256(blob)));
+        assertEquals(Optional.of(200_000L), TestSupport.client(REGISTRY).blobSize("retry/chunked", Digests.sha256(blob)));
+        assertArrayEquals(blob, TestSupport.client(REGISTRY).getBlob("retry/chunked", Digests.sha256(blob)));
     }
 
     @Test
@@ -113,9 +113,9 @@ class RetryTest {
 
     @Test
     void connectionRefusedIsTransient() throws Exception {
-        int closedPort = LocalRegistry.freePort();
+        int closedPort = TestSupport.freePort();
         RegistryClient c = new RegistryClient("127.0.0.1:" + closedPort,
-                LocalRegistry.options("127.0.0.1:" + closedPort).maxRetries(2).build());
+                TestSupport.options("127.0.0.1:" + closedPort).maxRetries(2).build());
         RegistryException e = assertThrows(RegistryException.class, () -> c.headManifest("x/y", "latest"));
         assertEquals(0, e.status());
         assertTrue(e.isTransient());

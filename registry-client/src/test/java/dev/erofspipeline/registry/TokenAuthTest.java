@@ -146,7 +146,7 @@ class TokenAuthTest {
     }
 
     private RegistryOptions.Builder options(String password) throws Exception {
-        return LocalRegistry.options(registryHost, tokenHost, basicHost).dockerConfig(configFile(password));
+        return TestSupport.options(registryHost, tokenHost, basicHost).dockerConfig(configFile(password));
     }
 
     @Test
@@ -205,7 +205,7 @@ class TokenAuthTest {
         assertEquals(0, elsewhere.counters().requests());
 
         // the realm is plain http but not in the insecure list: refused before sending the credentials
-        RegistryOptions tlsOnlyRealm = LocalRegistry.options(registryHost).dockerConfig(configFile(SECRET)).build();
+        RegistryOptions tlsOnlyRealm = TestSupport.options(registryHost).dockerConfig(configFile(SECRET)).build();
         RegistryException insecureRealm = assertThrows(RegistryException.class,
                 () -> new RegistryClient(registryHost, tlsOnlyRealm).getManifest("app", "v1"));
         assertTrue(insecureRealm.getMessage().contains("not https"), insecureRealm.getMessage());
