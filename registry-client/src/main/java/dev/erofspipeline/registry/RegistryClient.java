@@ -667,6 +667,10 @@ public final class RegistryClient implements RegistryTarget {
             HttpResponse<InputStream> response;
             try {
                 response = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
+            } catch (javax.net.ssl.SSLException e) {
+                // certificate or protocol mismatch (e.g. TLS to a plain-HTTP registry): retrying does not help
+                throw new RegistryException(call.method + " " + safe(uri) + ": TLS failure (" + e.getMessage() + ")"
+                        + ("https".equals(uri.getScheme()) ? "; a plain-HTTP registry must be listed as insecure" : ""), 0, "TLS", false, e);
             } catch (IOException e) {
                 if (call.retry && attempt < options.maxRetries()) {
                     Duration d = Backoff.delay(options, attempt);

@@ -112,6 +112,19 @@ class RetryTest {
     }
 
     @Test
+    void tlsIsTheDefaultAndATlsFailureIsPermanent() {
+        RegistryOptions defaults = RegistryOptions.defaults();
+        assertEquals("https", new RegistryClient("registry.example:5000", defaults).baseUri().getScheme());
+        // the real registry speaks plain HTTP: without the insecure entry the client insists on TLS and fails at once
+        RegistryClient c = new RegistryClient(REGISTRY.host(), TestSupport.options().maxRetries(3).build());
+        RegistryException e = assertThrows(RegistryException.class, () -> c.getManifest("retry/img", "v1"));
+        assertEquals("TLS", e.errorCode());
+        assertFalse(e.isTransient());
+        assertEquals(0, c.counters().retries());
+        assertTrue(e.getMessage().contains("insecure"), e.getMessage());
+    }
+
+    @Test
     void connectionRefusedIsTransient() throws Exception {
         int closedPort = TestSupport.freePort();
         RegistryClient c = new RegistryClient("127.0.0.1:" + closedPort,
