@@ -11,10 +11,28 @@ import java.util.Objects;
 public final class Credentials {
     private final String username;
     private final String password;
+    private final boolean identityToken;
 
     public Credentials(String username, String password) {
+        this(username, password, false);
+    }
+
+    private Credentials(String username, String password, boolean identityToken) {
         this.username = Objects.requireNonNull(username, "username");
         this.password = Objects.requireNonNull(password, "password");
+        this.identityToken = identityToken;
+    }
+
+    /**
+     * An identity (refresh) token from {@code config.json}'s {@code identitytoken}: exchanged at the token realm with
+     * an OAuth2 {@code grant_type=refresh_token} POST, never sent to the registry.
+     */
+    public static Credentials identityToken(String token) {
+        return new Credentials("<token>", token, true);
+    }
+
+    public boolean isIdentityToken() {
+        return identityToken;
     }
 
     public String username() {
@@ -37,7 +55,8 @@ public final class Credentials {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof Credentials c && c.username.equals(username) && c.password.equals(password);
+        return o instanceof Credentials c && c.username.equals(username) && c.password.equals(password)
+                && c.identityToken == identityToken;
     }
 
     @Override

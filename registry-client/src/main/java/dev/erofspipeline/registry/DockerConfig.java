@@ -64,7 +64,9 @@ public final class DockerConfig {
         for (Map.Entry<String, JsonNode> e : a.properties()) {
             JsonNode entry = e.getValue();
             Credentials c = null;
-            if (entry.hasNonNull("auth") && !entry.get("auth").asText().isEmpty()) {
+            if (entry.hasNonNull("identitytoken") && !entry.get("identitytoken").asText().isEmpty()) {
+                c = Credentials.identityToken(entry.get("identitytoken").asText());
+            } else if (entry.hasNonNull("auth") && !entry.get("auth").asText().isEmpty()) {
                 String decoded;
                 try {
                     decoded = new String(Base64.getDecoder().decode(entry.get("auth").asText().trim()), StandardCharsets.UTF_8);
@@ -76,9 +78,6 @@ public final class DockerConfig {
                     throw new IOException("docker config " + source + ": 'auth' of " + e.getKey() + " is not user:password");
                 }
                 c = new Credentials(decoded.substring(0, colon), decoded.substring(colon + 1));
-            } else if (entry.hasNonNull("identitytoken")) {
-                // docker sends an identity token as the password of the "<token>" user to the token realm
-                c = new Credentials("<token>", entry.get("identitytoken").asText());
             } else if (entry.hasNonNull("username") && entry.hasNonNull("password")) {
                 c = new Credentials(entry.get("username").asText(), entry.get("password").asText());
             }

@@ -785,7 +785,7 @@ public final class RegistryClient implements RegistryTarget {
             return null;
         }
         if (c.isBasic()) {
-            return credentials().map(Credentials::basicHeader).orElse(null);
+            return credentials().filter(cr -> !cr.isIdentityToken()).map(Credentials::basicHeader).orElse(null);
         }
         Token t = tokens.get(tokenKey(c, scope));
         if (t != null && t.expires.isAfter(Instant.now())) {
@@ -815,7 +815,7 @@ public final class RegistryClient implements RegistryTarget {
         }
         if (c.isBasic()) {
             challenge = c;
-            return credentials().isPresent();
+            return credentials().filter(cr -> !cr.isIdentityToken()).isPresent();
         }
         if (!c.isBearer() || c.realm() == null) {
             return false;
@@ -850,11 +850,23 @@ public final class RegistryClient implements RegistryTarget {
             }
         }
         String raw = realm.toString();
-        URI uri = URI.create(raw + (q.length() == 0 ? "" : (raw.contains("?") ? "&" : "?") + q));
-        Call call = new Call("GET", uri, scope).header("Accept", "application/json");
-        call.registryAuth = false;
         Optional<Credentials> creds = credentials();
-        creds.ifPresent(cr -> call.header("Authorization", cr.basicHeader()));
+        Call call;
+        if (creds.isPresent() && creds.get().isIdentityToken()) {
+            // OAuth2 refresh-token grant (what docker does with an identitytoken)
+            String form = q + (q.length() > 0 ? "&" : "") + "grant_type=refresh_token&client_id=" + enc(options.userAgent())
+                    + "&refresh_token=" + enc(creds.get().password());
+            call = new Call("POST", realm, scope).header("Accept", "application/json")
+                    .header("Content-Type", "application/x-www-form-urlencoded")
+                    .body(() -> HttpRequest.BodyPublishers.ofString(form));
+        } else {
+            URI uri = URI.create(raw + (q.length() == 0 ? "" : (raw.contains("?") ? "&" : "?") + q));
+            call = new Call("GET", uri, scope).header("Accept", "application/json");
+            if (creds.isPresent()) {
+                call.header("Authorization", creds.get().basicHeader());
+            }
+        }
+        call.registryAuth = false;
         counters.tokenFetch();
         Instant now = Instant.now();
         try (Resp r = send(call)) {

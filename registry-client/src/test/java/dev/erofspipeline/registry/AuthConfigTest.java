@@ -40,6 +40,15 @@ class AuthConfigTest {
     }
 
     @Test
+    void identityTokens() throws Exception {
+        DockerConfig c = config("{\"auths\":{\"acr.example\":{\"auth\":\"\",\"identitytoken\":\"" + SECRET + "\"}}}");
+        Credentials id = c.credentialsFor("acr.example").orElseThrow();
+        assertTrue(id.isIdentityToken());
+        assertEquals(SECRET, id.password());
+        assertFalse(id.toString().contains(SECRET));
+    }
+
+    @Test
     void credentialHelpersAreOutOfScopeAndSaySo() throws Exception {
         DockerConfig c = config("{\"auths\":{\"my.registry\":{}},\"credsStore\":\"desktop\",\"credHelpers\":{\"gcr.io\":\"gcloud\"}}");
         RegistryException helper = assertThrows(RegistryException.class, () -> c.credentialsFor("gcr.io"));

@@ -33,6 +33,7 @@ class TokenAuthTest {
     private static final String USER = "alice";
     private static final String SECRET = "S3cr3t-Pa55-do-not-leak";
     private static final String TOKEN = "tok-0123456789-secret-token";
+    private static final String IDENTITY_TOKEN = "idtok-refresh-secret";
     private static final byte[] MANIFEST = "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"config\":{},\"layers\":[]}"
             .getBytes(StandardCharsets.UTF_8);
     private static final byte[] BLOB = TestImages.random(70_000, 21);
@@ -57,6 +58,16 @@ class TokenAuthTest {
         tokenServerDouble = server();
         tokenHost = "127.0.0.1:" + tokenServerDouble.getAddress().getPort();
         tokenServerDouble.createContext("/token", ex -> {
+            if ("POST".equals(ex.getRequestMethod())) {
+                String form = new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
+                tokenSaw.add("POST " + ex.getRequestHeaders().getFirst("Authorization"));
+                tokenQueries.add(form);
+                boolean ok = form.contains("grant_type=refresh_token") && form.contains("refresh_token=" + IDENTITY_TOKEN);
+                reply(ex, ok ? 200 : 401, "application/json", ok
+                        ? ("{\"access_token\":\"" + TOKEN + "\",\"expires_in\":300}").getBytes(StandardCharsets.UTF_8)
+                        : "{}".getBytes(StandardCharsets.UTF_8));
+                return;
+            }
             String auth = ex.getRequestHeaders().getFirst("Authorization");
             tokenSaw.add(String.valueOf(auth));
             tokenQueries.add(ex.getRequestURI().getRawQuery());
@@ -166,6 +177,19 @@ class TokenAuthTest {
         // the registry never saw the password, only the token (or nothing, before the challenge)
         assertTrue(registrySaw.stream().allMatch(a -> a.equals("null") || a.equals("Bearer " + TOKEN)), registrySaw.toString());
         assertEquals("null", registrySaw.get(0));
+    }
+
+    @Test
+    void identityTokenIsExchangedWithARefreshTokenGrant() throws Exception {
+        Path file = tmp.resolve("idtoken.json");
+        Files.writeString(file, "{\"auths\":{\"" + registryHost + "\":{\"identitytoken\":\"" + IDENTITY_TOKEN + "\"}}}");
+        RegistryClient c = new RegistryClient(registryHost, TestSupport.options(registryHost, tokenHost)
+                .dockerConfig(DockerConfig.load(file)).build());
+        assertArrayEquals(MANIFEST, c.getManifest("app", "v1").bytes());
+        assertEquals(List.of("POST null"), tokenSaw);
+        assertTrue(tokenQueries.get(0).startsWith("service=double&scope=repository%3Aapp%3Apull&grant_type=refresh_token&"),
+                tokenQueries.get(0));
+        assertTrue(registrySaw.stream().noneMatch(a -> a.contains(IDENTITY_TOKEN)), registrySaw.toString());
     }
 
     @Test
