@@ -320,7 +320,7 @@ final class BufferManager {
     at.next = bb;
   }
 
-  private static long alignUp(long v, int align) {
+  static long alignUp(long v, int align) {
     return (v + align - 1) / align * align;
   }
 }

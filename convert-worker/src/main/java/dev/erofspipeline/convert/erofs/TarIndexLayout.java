@@ -168,7 +168,7 @@ final class TarIndexLayout {
   private void prepareInode(PlacedInode p) {
     long isz = p.inodeSize() + p.xattrBody.length;
     if (p.layout == CHUNK_BASED) {
-      isz = roundUp(isz, 8) + CHUNK_INDEX_SIZE * p.chunkCount;
+      isz = BufferManager.alignUp(isz, 8) + CHUNK_INDEX_SIZE * p.chunkCount;
     }
     boolean inlined = false;
     if (p.layout == FLAT_INLINE) {
@@ -235,9 +235,5 @@ final class TarIndexLayout {
       bm.map(placed.get(e.inode()).bh.block);
     }
     writeTail(dir);
-  }
-
-  private static long roundUp(long v, int align) {
-    return (v + align - 1) / align * align;
   }
 }

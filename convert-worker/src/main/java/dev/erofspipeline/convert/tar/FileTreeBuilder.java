@@ -9,7 +9,6 @@ import static dev.erofspipeline.convert.tar.Inode.S_IFREG;
 
 import dev.erofspipeline.convert.ConversionLimits;
 import dev.erofspipeline.convert.InvalidLayerException;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.Arrays;
 import java.util.Deque;
@@ -22,9 +21,9 @@ import java.util.Deque;
  */
 final class FileTreeBuilder {
   private static final int NAME_MAX = 255;
-  private static final byte[] WHITEOUT_PREFIX = ".wh.".getBytes(StandardCharsets.US_ASCII);
-  private static final byte[] OPAQUE_MARKER = ".wh..wh..opq".getBytes(StandardCharsets.US_ASCII);
-  private static final byte[] OPAQUE_XATTR = "trusted.overlay.opaque".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] WHITEOUT_PREFIX = Bytes.ascii(".wh.");
+  private static final byte[] OPAQUE_MARKER = Bytes.ascii(".wh..wh..opq");
+  private static final byte[] OPAQUE_XATTR = Bytes.ascii("trusted.overlay.opaque");
 
   private final ConversionLimits limits;
   private final Inode root;
@@ -141,7 +140,7 @@ final class FileTreeBuilder {
     String what = "hard link " + e.displayPath() + " at tar offset " + e.headerOffset();
     if (target.dentry() == null || target.opaque() || target.dentry().inode.isDirectory()) {
       throw new InvalidLayerException(
-          "tar.hardlink.directory", what + " targets a directory: " + display(e.linkTarget()));
+          "tar.hardlink.directory", what + " targets a directory: " + Bytes.display(e.linkTarget()));
     }
     Dentry d = w.dentry();
     if (target.dentry() == d) {
@@ -153,7 +152,7 @@ final class FileTreeBuilder {
     Inode inode = target.dentry().inode;
     if (inode == null) {
       throw new InvalidLayerException(
-          "tar.hardlink.missing", what + " targets " + display(e.linkTarget()) + ", which it replaces");
+          "tar.hardlink.missing", what + " targets " + Bytes.display(e.linkTarget()) + ", which it replaces");
     }
     d.inode = inode;
     if (!w.existing()) {
@@ -182,7 +181,7 @@ final class FileTreeBuilder {
         i++;
         continue;
       }
-      int slash = indexOf(path, (byte) '/', i);
+      int slash = Bytes.indexOf(path, (byte) '/', i, n);
       boolean last = slash < 0;
       int end = last ? n : slash;
       byte[] name = Arrays.copyOfRange(path, i, end);
@@ -194,7 +193,7 @@ final class FileTreeBuilder {
         if (last && Arrays.equals(name, OPAQUE_MARKER)) {
           return new Walk(d, dir, true, false, true);
         }
-        if (last && startsWith(name, WHITEOUT_PREFIX)) {
+        if (last && Bytes.startsWith(name, WHITEOUT_PREFIX)) {
           name = Arrays.copyOfRange(name, WHITEOUT_PREFIX.length, name.length);
           whiteout = true;
         }
@@ -202,7 +201,7 @@ final class FileTreeBuilder {
         if (++depth > limits.maxDepth()) {
           throw new InvalidLayerException(
               "limit.depth",
-              "path " + display(path) + " at tar offset " + e.headerOffset() + " is deeper than "
+              "path " + Bytes.display(path) + " at tar offset " + e.headerOffset() + " is deeper than "
                   + limits.maxDepth() + " components");
         }
         Dentry found = pwd.child(name);
@@ -211,8 +210,8 @@ final class FileTreeBuilder {
           if (!last && !found.inode.isDirectory()) {
             throw new InvalidLayerException(
                 "tar.path.through-nondirectory",
-                "path " + display(path) + " at tar offset " + e.headerOffset() + " goes through "
-                    + display(name) + ", which is not a directory");
+                "path " + Bytes.display(path) + " at tar offset " + e.headerOffset() + " goes through "
+                    + Bytes.display(name) + ", which is not a directory");
           }
           d = found;
           existing = true;
@@ -289,13 +288,13 @@ final class FileTreeBuilder {
     if (name.length > NAME_MAX) {
       throw new InvalidLayerException(
           "tar.name.too-long",
-          "path " + display(path) + " at tar offset " + e.headerOffset() + " has a "
+          "path " + Bytes.display(path) + " at tar offset " + e.headerOffset() + " has a "
               + name.length + "-byte component (EROFS allows " + NAME_MAX + ")");
     }
     if (name.length == 0) {
       throw new InvalidLayerException(
           "tar.name.invalid",
-          "path " + display(path) + " at tar offset " + e.headerOffset() + " is a whiteout of an empty name");
+          "path " + Bytes.display(path) + " at tar offset " + e.headerOffset() + " is a whiteout of an empty name");
     }
   }
 
@@ -303,7 +302,7 @@ final class FileTreeBuilder {
     return new InvalidLayerException(
         "tar.hardlink.missing",
         "hard link " + e.displayPath() + " at tar offset " + e.headerOffset() + " targets "
-            + display(target) + ", which does not exist yet");
+            + Bytes.display(target) + ", which does not exist yet");
   }
 
   private static int fileType(byte typeflag) {
@@ -323,22 +322,5 @@ final class FileTreeBuilder {
 
   static boolean isDotDot(byte[] name) {
     return name.length == 2 && name[0] == '.' && name[1] == '.';
-  }
-
-  private static boolean startsWith(byte[] a, byte[] prefix) {
-    return a.length >= prefix.length && Arrays.equals(a, 0, prefix.length, prefix, 0, prefix.length);
-  }
-
-  private static int indexOf(byte[] a, byte b, int from) {
-    for (int i = from; i < a.length; i++) {
-      if (a[i] == b) {
-        return i;
-      }
-    }
-    return -1;
-  }
-
-  private static String display(byte[] bytes) {
-    return new String(bytes, StandardCharsets.UTF_8);
   }
 }

@@ -12,9 +12,9 @@ import java.util.List;
  * means "not set", so the ustar header value applies.
  */
 final class PaxHeader {
-  private static final byte[] SCHILY_XATTR = ascii("SCHILY.xattr.");
-  private static final byte[] LIBARCHIVE_XATTR = ascii("LIBARCHIVE.xattr.");
-  private static final byte[] GNU_SPARSE = ascii("GNU.sparse.");
+  private static final byte[] SCHILY_XATTR = Bytes.ascii("SCHILY.xattr.");
+  private static final byte[] LIBARCHIVE_XATTR = Bytes.ascii("LIBARCHIVE.xattr.");
+  private static final byte[] GNU_SPARSE = Bytes.ascii("GNU.sparse.");
 
   byte[] path;
   byte[] link;
@@ -42,7 +42,7 @@ final class PaxHeader {
   /** Adds the global xattrs whose names this member did not set itself. */
   void mergeGlobalXattrs(PaxHeader global) {
     for (Xattr x : global.xattrs) {
-      if (indexOf(x.name()) < 0) {
+      if (xattrIndex(x.name()) < 0) {
         xattrs.add(x);
       }
     }
@@ -57,7 +57,7 @@ final class PaxHeader {
     int p = 0;
     while (p < buf.length) {
       int q = p;
-      while (q < buf.length && isSpace(buf[q])) {
+      while (q < buf.length && Bytes.isSpace(buf[q])) {
         q++;
       }
       long len = 0;
@@ -66,7 +66,7 @@ final class PaxHeader {
         len = len * 10 + (buf[q++] - '0');
         digits++;
       }
-      while (q < buf.length && isSpace(buf[q])) {
+      while (q < buf.length && Bytes.isSpace(buf[q])) {
         q++;
       }
       int n = q - p;
@@ -78,7 +78,7 @@ final class PaxHeader {
         throw bad(where, "record at byte " + p + " does not end with a newline");
       }
       int kv = p + n;
-      int eq = indexOf(buf, (byte) '=', kv, recordEnd - 1);
+      int eq = Bytes.indexOf(buf, (byte) '=', kv, recordEnd - 1);
       if (eq < 0) {
         throw bad(where, "record at byte " + p + " has no '='");
       }
@@ -92,9 +92,9 @@ final class PaxHeader {
   private void apply(byte[] key, byte[] value, String where) throws InvalidLayerException {
     String k = new String(key, StandardCharsets.ISO_8859_1);
     // mkfs copies these with strdup(), so a value ends at its first NUL; an empty one is unset.
-    byte[] text = upToNul(value);
+    byte[] text = Bytes.upToNul(value);
     switch (k) {
-      case "path" -> path = text.length == 0 ? null : stripTrailingSlashes(text);
+      case "path" -> path = text.length == 0 ? null : Bytes.stripTrailingSlashes(text);
       case "linkpath" -> link = text.length == 0 ? null : text;
       case "mtime" -> {
         if (text.length > 0) {
@@ -105,17 +105,17 @@ final class PaxHeader {
       case "uid" -> uid = text.length == 0 ? null : parseDecimal(text, where, k) & 0xFFFFFFFFL;
       case "gid" -> gid = text.length == 0 ? null : parseDecimal(text, where, k) & 0xFFFFFFFFL;
       default -> {
-        if (startsWith(key, SCHILY_XATTR)) {
+        if (Bytes.startsWith(key, SCHILY_XATTR)) {
           putXattr(Arrays.copyOfRange(key, SCHILY_XATTR.length, key.length), value, where);
-        } else if (startsWith(key, LIBARCHIVE_XATTR)) {
+        } else if (Bytes.startsWith(key, LIBARCHIVE_XATTR)) {
           byte[] name = Arrays.copyOfRange(key, LIBARCHIVE_XATTR.length, key.length);
-          if (indexOf(name, (byte) '%', 0, name.length) >= 0) {
+          if (Bytes.indexOf(name, (byte) '%', 0, name.length) >= 0) {
             // libarchive URL-encodes unusual names; mkfs stores them undecoded. Refuse rather than guess.
             throw new InvalidLayerException(
                 "tar.xattr", where + ": URL-encoded LIBARCHIVE.xattr name " + k + " is not supported");
           }
           putXattr(name, decodeBase64(value, where, k), where);
-        } else if (startsWith(key, GNU_SPARSE)) {
+        } else if (Bytes.startsWith(key, GNU_SPARSE)) {
           throw new InvalidLayerException(
               "tar.sparse", where + ": PAX sparse file record " + k + " (mkfs.erofs does not understand it)");
         }
@@ -125,10 +125,10 @@ final class PaxHeader {
   }
 
   private void putXattr(byte[] name, byte[] value, String where) throws InvalidLayerException {
-    if (name.length == 0 || indexOf(name, (byte) 0, 0, name.length) >= 0) {
+    if (name.length == 0 || Bytes.indexOf(name, (byte) 0, 0, name.length) >= 0) {
       throw new InvalidLayerException("tar.xattr", where + ": empty or NUL-containing xattr name");
     }
-    int i = indexOf(name);
+    int i = xattrIndex(name);
     if (i >= 0) {
       xattrs.set(i, new Xattr(name, value));
     } else {
@@ -136,7 +136,7 @@ final class PaxHeader {
     }
   }
 
-  private int indexOf(byte[] name) {
+  private int xattrIndex(byte[] name) {
     for (int i = 0; i < xattrs.size(); i++) {
       if (Arrays.equals(xattrs.get(i).name(), name)) {
         return i;
@@ -148,7 +148,7 @@ final class PaxHeader {
   /** {@code SEC[.FRACTION]}; a negative time borrows a second: -5.25 is -6 s + 750000000 ns. */
   private void parseMtime(byte[] v, String where) throws InvalidLayerException {
     int i = 0;
-    while (i < v.length && isSpace(v[i])) {
+    while (i < v.length && Bytes.isSpace(v[i])) {
       i++;
     }
     boolean negative = i < v.length && v[i] == '-';
@@ -164,7 +164,7 @@ final class PaxHeader {
       throw bad(where, "malformed mtime");
     }
     long sec = Long.parseLong(new String(v, start, i - start, StandardCharsets.US_ASCII));
-    while (i < v.length && isSpace(v[i])) {
+    while (i < v.length && Bytes.isSpace(v[i])) {
       i++;
     }
     int nsec = 0;
@@ -195,7 +195,7 @@ final class PaxHeader {
   /** sscanf("%lld %n") followed by a check that nothing else follows, as mkfs parses size/uid/gid. */
   private static long parseDecimal(byte[] v, String where, String key) throws InvalidLayerException {
     int i = 0;
-    while (i < v.length && isSpace(v[i])) {
+    while (i < v.length && Bytes.isSpace(v[i])) {
       i++;
     }
     int start = i;
@@ -207,7 +207,7 @@ final class PaxHeader {
       i++;
     }
     int end = i;
-    while (i < v.length && isSpace(v[i])) {
+    while (i < v.length && Bytes.isSpace(v[i])) {
       i++;
     }
     if (end == digitsStart || end - digitsStart > 18 || i != v.length) {
@@ -268,41 +268,7 @@ final class PaxHeader {
     return -1;
   }
 
-  static byte[] upToNul(byte[] v) {
-    int nul = indexOf(v, (byte) 0, 0, v.length);
-    return nul < 0 ? v : Arrays.copyOf(v, nul);
-  }
-
-  static byte[] stripTrailingSlashes(byte[] v) {
-    int end = v.length;
-    while (end > 0 && v[end - 1] == '/') {
-      end--;
-    }
-    return end == v.length ? v : Arrays.copyOf(v, end);
-  }
-
   private static InvalidLayerException bad(String where, String what) {
     return new InvalidLayerException("tar.pax", where + ": " + what);
-  }
-
-  private static boolean isSpace(byte b) {
-    return b == ' ' || (b >= '\t' && b <= '\r');
-  }
-
-  private static boolean startsWith(byte[] a, byte[] prefix) {
-    return a.length >= prefix.length && Arrays.equals(a, 0, prefix.length, prefix, 0, prefix.length);
-  }
-
-  private static int indexOf(byte[] a, byte b, int from, int to) {
-    for (int i = from; i < to; i++) {
-      if (a[i] == b) {
-        return i;
-      }
-    }
-    return -1;
-  }
-
-  private static byte[] ascii(String s) {
-    return s.getBytes(StandardCharsets.US_ASCII);
   }
 }

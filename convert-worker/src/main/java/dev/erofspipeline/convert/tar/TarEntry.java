@@ -34,6 +34,6 @@ public record TarEntry(
 
   /** The path for messages; tar names are raw bytes, shown here as UTF-8 with replacement. */
   public String displayPath() {
-    return new String(path, java.nio.charset.StandardCharsets.UTF_8);
+    return Bytes.display(path);
   }
 }

@@ -129,12 +129,12 @@ final class TarReader {
           continue;
         }
         case 'L' -> {
-          eh.path = PaxHeader.upToNul(readRecord(size, headerOffset));
+          eh.path = Bytes.upToNul(readRecord(size, headerOffset));
           pendingExtension = true;
           continue;
         }
         case 'K' -> {
-          eh.link = PaxHeader.upToNul(readRecord(size, headerOffset));
+          eh.link = Bytes.upToNul(readRecord(size, headerOffset));
           pendingExtension = true;
           continue;
         }
@@ -168,19 +168,19 @@ final class TarReader {
       major = ma.intValue();
       minor = mi.intValue();
     } else if (typeflag == '1' || typeflag == '2') {
-      link = eh.link != null ? eh.link : PaxHeader.upToNul(Arrays.copyOfRange(header, 157, 257));
+      link = eh.link != null ? eh.link : Bytes.upToNul(Arrays.copyOfRange(header, 157, 257));
     }
     if (size > 0 && typeflag != '0' && typeflag != '7') {
       // mkfs skips data only for regular files; anything else would be read as headers.
       throw new InvalidLayerException(
           "tar.nonregular.data",
-          "non-regular member " + display(path) + " at tar offset " + headerOffset + " carries "
+          "non-regular member " + Bytes.display(path) + " at tar offset " + headerOffset + " carries "
               + size + " data bytes");
     }
     if (size > limits.maxUncompressedBytes() - offset) {
       throw new InvalidLayerException(
           "limit.uncompressed-bytes",
-          "member " + display(path) + " at tar offset " + headerOffset + " of " + size
+          "member " + Bytes.display(path) + " at tar offset " + headerOffset + " of " + size
               + " bytes exceeds the " + limits.maxUncompressedBytes() + "-byte limit");
     }
     long dataOffset = offset;
@@ -193,8 +193,8 @@ final class TarReader {
 
   /** prefix + "/" + name (no slash added after a prefix ending in one), trailing slashes stripped. */
   private byte[] headerPath() {
-    byte[] name = PaxHeader.upToNul(Arrays.copyOfRange(header, 0, 100));
-    byte[] prefix = PaxHeader.upToNul(Arrays.copyOfRange(header, 345, 500));
+    byte[] name = Bytes.upToNul(Arrays.copyOfRange(header, 0, 100));
+    byte[] prefix = Bytes.upToNul(Arrays.copyOfRange(header, 345, 500));
     byte[] path;
     if (prefix.length == 0) {
       path = name;
@@ -206,7 +206,7 @@ final class TarReader {
       }
       System.arraycopy(name, 0, path, path.length - name.length, name.length);
     }
-    return PaxHeader.stripTrailingSlashes(path);
+    return Bytes.stripTrailingSlashes(path);
   }
 
   private void verifyChecksum(long stored, long headerOffset) throws InvalidLayerException {
@@ -310,7 +310,7 @@ final class TarReader {
   static Long parseOctal(byte[] b, int off, int len) {
     int end = off + len;
     int i = off;
-    while (i < end && (b[i] == ' ' || (b[i] >= '\t' && b[i] <= '\r'))) {
+    while (i < end && Bytes.isSpace(b[i])) {
       i++;
     }
     boolean negative = false;
@@ -336,9 +336,5 @@ final class TarReader {
     return typeflag >= 0x21 && typeflag < 0x7F
         ? "'" + (char) typeflag + "'"
         : String.format("0x%02x", typeflag & 0xFF);
-  }
-
-  private static String display(byte[] path) {
-    return new String(path, java.nio.charset.StandardCharsets.UTF_8);
   }
 }
