@@ -42,6 +42,21 @@ public final class DockerConfig {
         return new DockerConfig(Map.of(), Set.of(), Set.of(), "anonymous");
     }
 
+    /**
+     * The config docker itself would use: {@code $DOCKER_CONFIG/config.json}, else {@code ~/.docker/config.json};
+     * anonymous when neither exists. (A containers {@code auth.json} has the same {@code auths} format: pass it to
+     * {@link #load(Path)}.)
+     */
+    public static DockerConfig loadDefault() throws IOException {
+        return loadDefault(System.getenv(), Path.of(System.getProperty("user.home")));
+    }
+
+    static DockerConfig loadDefault(Map<String, String> env, Path home) throws IOException {
+        String dir = env.get("DOCKER_CONFIG");
+        Path file = dir != null && !dir.isBlank() ? Path.of(dir, "config.json") : home.resolve(".docker").resolve("config.json");
+        return Files.isRegularFile(file) ? load(file) : anonymous();
+    }
+
     public static DockerConfig load(Path file) throws IOException {
         byte[] bytes = Files.readAllBytes(file);
         return parse(bytes, file.toString());

@@ -40,6 +40,19 @@ class AuthConfigTest {
     }
 
     @Test
+    void defaultLocationLikeDocker(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) throws Exception {
+        java.nio.file.Path home = tmp.resolve("home");
+        assertEquals(java.util.List.of(), DockerConfig.loadDefault(java.util.Map.of(), home).hosts());
+        java.nio.file.Files.createDirectories(home.resolve(".docker"));
+        java.nio.file.Files.writeString(home.resolve(".docker/config.json"), "{\"auths\":{\"a.io\":{\"username\":\"u\",\"password\":\"p\"}}}");
+        assertEquals(java.util.List.of("a.io"), DockerConfig.loadDefault(java.util.Map.of(), home).hosts());
+        java.nio.file.Files.createDirectories(tmp.resolve("dc"));
+        java.nio.file.Files.writeString(tmp.resolve("dc/config.json"), "{\"auths\":{\"b.io\":{\"username\":\"u\",\"password\":\"p\"}}}");
+        assertEquals(java.util.List.of("b.io"), DockerConfig.loadDefault(java.util.Map.of("DOCKER_CONFIG", tmp.resolve("dc").toString()), home)
+                .hosts());
+    }
+
+    @Test
     void identityTokens() throws Exception {
         DockerConfig c = config("{\"auths\":{\"acr.example\":{\"auth\":\"\",\"identitytoken\":\"" + SECRET + "\"}}}");
         Credentials id = c.credentialsFor("acr.example").orElseThrow();
