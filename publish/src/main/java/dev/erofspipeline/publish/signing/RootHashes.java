@@ -24,8 +24,9 @@ final class RootHashes {
       throw new IllegalArgumentException("root hash is missing (expected 64 lowercase hex characters)");
     }
     if (!ROOT_HASH.matcher(rootHash).matches()) {
+      // The value itself is not echoed: whatever was passed by mistake stays out of logs.
       throw new IllegalArgumentException("root hash must be 64 lowercase hex characters (no newline), got "
-          + describe(rootHash));
+          + shape(rootHash));
     }
   }
 
@@ -37,6 +38,19 @@ final class RootHashes {
       throw new IllegalArgumentException("layer digest is not a digest (expected sha256:<hex>): "
           + describe(layerDigest));
     }
+  }
+
+  private static String shape(String s) {
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+        String kind = c >= 'A' && c <= 'F' ? "an uppercase hex digit"
+            : c == '\n' || c == '\r' ? "a line break"
+            : Character.isWhitespace(c) ? "white space" : "a non-hex character";
+        return s.length() + " characters, " + kind + " at index " + i;
+      }
+    }
+    return s.length() + " characters";
   }
 
   /** A short, printable description of a bad input (never the whole of a long string). */
