@@ -153,7 +153,6 @@ public final class RegistryClient implements RegistryTarget {
                     throw new RegistryException("manifest fetched by digest " + reference + " has digest " + digest, 200,
                             "DIGEST_INVALID", false, null);
                 }
-                digest = reference.startsWith("sha256:") ? digest : Digests.sha256(bytes);
             } else {
                 digest = Digests.sha256(bytes);
                 if (headerDigest != null && !Digests.digestLike(headerDigest, bytes).equals(headerDigest)) {
@@ -337,18 +336,48 @@ public final class RegistryClient implements RegistryTarget {
     public Descriptor pushBlobChunked(String repository, InputStream in, String expectedDigest) throws IOException {
         String algorithm = expectedDigest == null ? "sha256" : Digests.algorithm(expectedDigest);
         MessageDigest md = Digests.messageDigest(algorithm);
-        URI location = startUpload(repository);
-        long offset = 0;
+        UploadState state = new UploadState(startUpload(repository));
+        try {
+            patchChunks(repository, in, md, state);
+        } catch (IOException | RuntimeException e) {
+            cancelUpload(repository, state.location); // best effort: the registry would purge it later anyway
+            throw e;
+        }
+        String digest = Digests.format(algorithm, md);
+        if (expectedDigest != null && !expectedDigest.equals(digest)) {
+            cancelUpload(repository, state.location);
+            throw new RegistryException("content to upload has digest " + digest + ", expected " + expectedDigest, 0,
+                    "DIGEST_INVALID", false, null);
+        }
+        try (Resp r = send(new Call("PUT", withQuery(state.location, "digest", digest), push(repository))
+                .header("Content-Type", MediaTypeNames.OCTET_STREAM)
+                .body(HttpRequest.BodyPublishers::noBody))) {
+            expect(r, 201);
+        }
+        return new Descriptor(MediaTypeNames.OCTET_STREAM, digest, state.offset);
+    }
+
+    /** Where an upload session stands: its current Location and how many bytes it holds. */
+    private static final class UploadState {
+        URI location;
+        long offset;
+
+        UploadState(URI location) {
+            this.location = location;
+        }
+    }
+
+    private void patchChunks(String repository, InputStream in, MessageDigest md, UploadState state) throws IOException {
         int chunk = options.chunkSize();
         while (true) {
             byte[] buf = in.readNBytes(chunk);
             if (buf.length == 0) {
-                break;
+                return;
             }
             md.update(buf);
-            long start = offset;
-            long end = offset + buf.length - 1;
-            try (Resp r = send(new Call("PATCH", location, push(repository))
+            long start = state.offset;
+            long end = start + buf.length - 1;
+            try (Resp r = send(new Call("PATCH", state.location, push(repository))
                     .header("Content-Type", MediaTypeNames.OCTET_STREAM)
                     .header("Content-Range", start + "-" + end)
                     .body(() -> HttpRequest.BodyPublishers.ofByteArray(buf)))) {
@@ -358,25 +387,13 @@ public final class RegistryClient implements RegistryTarget {
                     throw new RegistryException("upload to " + repository + ": registry has range " + range + " after chunk "
                             + start + "-" + end, 202, "BLOB_UPLOAD_INVALID", false, null);
                 }
-                location = location(r);
+                state.location = location(r);
             }
-            offset += buf.length;
+            state.offset += buf.length;
             if (buf.length < chunk) {
-                break;
+                return;
             }
         }
-        String digest = Digests.format(algorithm, md);
-        if (expectedDigest != null && !expectedDigest.equals(digest)) {
-            cancelUpload(repository, location);
-            throw new RegistryException("content to upload has digest " + digest + ", expected " + expectedDigest, 0,
-                    "DIGEST_INVALID", false, null);
-        }
-        try (Resp r = send(new Call("PUT", withQuery(location, "digest", digest), push(repository))
-                .header("Content-Type", MediaTypeNames.OCTET_STREAM)
-                .body(HttpRequest.BodyPublishers::noBody))) {
-            expect(r, 201);
-        }
-        return new Descriptor(MediaTypeNames.OCTET_STREAM, digest, offset);
     }
 
     private URI startUpload(String repository) throws IOException {
