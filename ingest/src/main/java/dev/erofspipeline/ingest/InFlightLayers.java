@@ -10,13 +10,17 @@ import java.util.function.LongSupplier;
  * identical requests arriving at once produce one job per layer.
  *
  * <p>A claim is taken when a job is about to be emitted and released when emitting failed, when a later check finds
- * the layer's {@code result.json} (the job is done), or when it is older than the time-to-live (the job may have been
+ * the layer's {@code result.json} (the job is done; not for a claim of a forced job, since the result existed before
+ * it), or when it is older than the time-to-live (the job may have been
  * lost: a request after that queues the layer again). Only this process is covered: two ingest processes can each queue
  * the same layer once; Kafka keying by layer digest sends both to the same partition, so one worker sees them one after
  * the other and the second finds the result already there.
  */
 public final class InFlightLayers {
-    private final ConcurrentHashMap<String, Long> claims = new ConcurrentHashMap<>();
+    private record Claim(long at, boolean forced) {
+    }
+
+    private final ConcurrentHashMap<String, Claim> claims = new ConcurrentHashMap<>();
     private final long ttlNanos;
     private final LongSupplier clock;
 
@@ -41,17 +45,22 @@ public final class InFlightLayers {
 
     /** Takes the claim unless another live one exists; true when taken. */
     public boolean tryClaim(String key) {
+        return tryClaim(key, false);
+    }
+
+    /** Takes the claim, for a job with {@code force} or not, unless another live one exists; true when taken. */
+    public boolean tryClaim(String key, boolean forced) {
         long now = clock.getAsLong();
         boolean[] taken = {false};
-        claims.compute(key, (k, at) -> {
-            if (at == null || now - at > ttlNanos) {
+        claims.compute(key, (k, c) -> {
+            if (c == null || now - c.at() > ttlNanos) {
                 taken[0] = true;
-                return now;
+                return new Claim(now, forced);
             }
-            return at;
+            return c;
         });
         if (claims.size() > 100_000) {
-            claims.values().removeIf(at -> now - at > ttlNanos);
+            claims.values().removeIf(c -> now - c.at() > ttlNanos);
         }
         return taken[0];
     }
@@ -61,7 +70,7 @@ public final class InFlightLayers {
      * of that claim is done). A claim taken after it, by a request running at the same time, stays.
      */
     public void releaseIfClaimedBefore(String key, long nanos) {
-        claims.computeIfPresent(key, (k, at) -> at - nanos < 0 ? null : at);
+        claims.computeIfPresent(key, (k, c) -> !c.forced() && c.at() - nanos < 0 ? null : c);
     }
 
     /** Releases claims (their jobs could not be emitted). */
@@ -70,8 +79,8 @@ public final class InFlightLayers {
     }
 
     public boolean isClaimed(String key) {
-        Long at = claims.get(key);
-        return at != null && clock.getAsLong() - at <= ttlNanos;
+        Claim c = claims.get(key);
+        return c != null && clock.getAsLong() - c.at() <= ttlNanos;
     }
 
     public int size() {

@@ -23,7 +23,8 @@ import java.util.regex.Pattern;
  * <p>Per distinct layer of the request (a layer shared by several platform manifests gets one job listing every
  * subject): if its {@code result.json} exists under the profile it is not queued again unless the request has
  * {@code force}; if this process queued it already and its result is not there yet ({@link InFlightLayers}) it is not
- * queued again either (also with {@code force}: the queued job will convert it). Every selected image gets an image
+ * queued again either (also with {@code force}: the queued job will convert it; forced claims are only freed by
+ * their time-to-live, since the result they redo existed before them). Every selected image gets an image
  * record and a {@code queued} status listing each layer as converted or queued; an image whose layers are all converted
  * therefore goes to the publisher with no job. A platform manifest that failed gets a dead letter and a {@code failed}
  * status instead.
@@ -77,7 +78,7 @@ public final class IngestPlanner {
                     }
                 }
                 states.put(l.digest(), ImageStatus.LayerState.QUEUED);
-                if (inFlight.tryClaim(key)) {
+                if (inFlight.tryClaim(key, request.force())) {
                     claims.add(key);
                     jobs.add(new LayerJob(res.registry(), res.repository(), descriptor(l), l.diffId(), profile,
                             subjects.get(l.digest()), request.priority(), request.force(), request.correlationId()));
