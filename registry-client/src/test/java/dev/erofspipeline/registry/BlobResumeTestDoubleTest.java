@@ -1,0 +1,116 @@
+package dev.erofspipeline.registry;
+
+import com.sun.net.httpserver.HttpServer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Blob resume corner cases against a TEST DOUBLE (JDK HttpServer) that breaks its answers on purpose and ignores
+ * {@code Range} (answers 200 with the whole blob), which docker-registry never does.
+ */
+class BlobResumeTestDoubleTest {
+    private static final byte[] BLOB = TestImages.random(300_000, 61);
+    private static final String DIGEST = Digests.sha256(BLOB);
+
+    private HttpServer testDouble;
+    private String host;
+    private final AtomicInteger breaksLeft = new AtomicInteger();
+    private volatile boolean corrupt;
+    private final List<String> ranges = Collections.synchronizedList(new ArrayList<>());
+
+    @BeforeEach
+    void start() throws IOException {
+        testDouble = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 10);
+        host = "127.0.0.1:" + testDouble.getAddress().getPort();
+        testDouble.createContext("/v2/app/blobs/" + DIGEST, ex -> {
+            ranges.add(String.valueOf(ex.getRequestHeaders().getFirst("Range")));
+            byte[] body = BLOB.clone();
+            if (corrupt) {
+                body[1234] ^= 1;
+            }
+            ex.getResponseHeaders().add("Content-Type", "application/octet-stream");
+            ex.sendResponseHeaders(200, body.length); // Range ignored
+            OutputStream out = ex.getResponseBody();
+            if (breaksLeft.getAndDecrement() > 0) {
+                out.write(body, 0, 100_000);
+                out.flush();
+                // fewer bytes than announced: the server closes the connection
+                try {
+                    ex.close();
+                } catch (RuntimeException ignored) {
+                    // "insufficient bytes written"
+                }
+                return;
+            }
+            out.write(body);
+            ex.close();
+        });
+        testDouble.start();
+    }
+
+    @AfterEach
+    void stop() {
+        testDouble.stop(0);
+    }
+
+    private RegistryClient client(int maxResumes) {
+        return new RegistryClient(host, TestSupport.options(host).maxResumeAttempts(maxResumes).build());
+    }
+
+    @Test
+    void aServerIgnoringRangeIsSkippedForward() throws Exception {
+        breaksLeft.set(1);
+        RegistryClient c = client(3);
+        byte[] got;
+        try (InputStream in = c.openBlob("app", DIGEST)) {
+            got = in.readAllBytes();
+        }
+        assertArrayEquals(BLOB, got);
+        assertEquals(1, c.counters().resumes());
+        assertEquals("null", ranges.get(0));
+        assertTrue(ranges.get(1).matches("bytes=\\d+-"), ranges.toString());
+    }
+
+    @Test
+    void resumesAreBounded() {
+        breaksLeft.set(10);
+        RegistryClient c = client(2);
+        RegistryException e = assertThrows(RegistryException.class, () -> {
+            try (InputStream in = c.openBlob("app", DIGEST)) {
+                in.readAllBytes();
+            }
+        });
+        assertTrue(e.isTransient());
+        assertEquals(2, c.counters().resumes());
+        assertEquals(3, ranges.size());
+    }
+
+    @Test
+    void corruptContentFailsAtTheEndWithDigestInvalid() {
+        corrupt = true;
+        RegistryClient c = client(2);
+        RegistryException e = assertThrows(RegistryException.class, () -> {
+            try (InputStream in = c.openBlob("app", DIGEST)) {
+                in.readAllBytes();
+            }
+        });
+        assertEquals("DIGEST_INVALID", e.errorCode());
+        assertTrue(!e.isTransient());
+    }
+}
