@@ -1,0 +1,94 @@
+package dev.erofspipeline.ingest;
+
+import dev.erofspipeline.schemas.RecordValidator;
+import org.apache.camel.CamelContext;
+import org.apache.camel.component.kafka.KafkaComponent;
+import org.apache.camel.impl.DefaultCamelContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import software.amazon.awssdk.services.s3.S3Client;
+
+/**
+ * The ingest stage wired up: registry targets, resolver, dedup (S3 + in-flight set), service, and a Camel context
+ * running {@link IngestRoutes}. The launcher (or camel-main, via {@link #routes()}) starts it; {@link #close()} stops
+ * the route (committing nothing more) and frees the registry clients.
+ */
+public final class IngestApplication implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(IngestApplication.class);
+
+    private final IngestConfig config;
+    private final RegistryTargets targets;
+    private final InFlightLayers inFlight;
+    private final IngestService service;
+    private final IngestRoutes routes;
+    private CamelContext camel;
+
+    /**
+     * @param s3 the client for the staging bucket; null (or a null bucket in the config) turns the "already converted"
+     *           check off, so every layer is queued
+     */
+    public IngestApplication(IngestConfig config, S3Client s3) {
+        this.config = config;
+        this.targets = new RegistryTargets(config.registryOptions());
+        this.inFlight = new InFlightLayers(config.inFlightTtl());
+        ConvertedLayers converted;
+        if (s3 != null && config.bucket() != null) {
+            converted = new S3ConvertedLayers(s3, config.bucket(), config.s3Prefix());
+        } else {
+            LOG.warn("no S3 staging bucket configured: every layer is queued, converted or not");
+            converted = ConvertedLayers.none();
+        }
+        IngestPlanner planner = new IngestPlanner(config.profile(), converted, inFlight);
+        this.service = new IngestService(RecordValidator.defaults(), new ImageResolver(targets), planner, inFlight);
+        this.routes = new IngestRoutes(config, service, inFlight);
+    }
+
+    /** The routes, for a Camel context made elsewhere (brokers must then be set on its kafka component). */
+    public IngestRoutes routes() {
+        return routes;
+    }
+
+    public IngestService service() {
+        return service;
+    }
+
+    public InFlightLayers inFlight() {
+        return inFlight;
+    }
+
+    /** Starts a Camel context with the kafka component pointed at the configured brokers and the ingest route. */
+    public synchronized IngestApplication start() throws Exception {
+        if (camel != null) {
+            return this;
+        }
+        CamelContext ctx = new DefaultCamelContext();
+        ctx.getShutdownStrategy().setTimeout(10);
+        KafkaComponent kafka = new KafkaComponent();
+        kafka.getConfiguration().setBrokers(config.bootstrapServers());
+        ctx.addComponent("kafka", kafka);
+        ctx.addRoutes(routes);
+        ctx.start();
+        camel = ctx;
+        LOG.info("ingest consuming {} (group {}), profile {}", config.topics().imageRequests(), config.groupId(),
+                config.profile().name());
+        return this;
+    }
+
+    public synchronized CamelContext camel() {
+        return camel;
+    }
+
+    @Override
+    public synchronized void close() {
+        try {
+            if (camel != null) {
+                camel.close();
+            }
+        } catch (Exception e) {
+            LOG.warn("stopping the ingest route failed: {}", e.toString());
+        } finally {
+            camel = null;
+            targets.close();
+        }
+    }
+}
