@@ -68,6 +68,19 @@ public final class OciLayout implements RegistryTarget {
     }
 
     private void ensureLayout() throws IOException {
+        if (Files.isRegularFile(dir.resolve("index.json")) && Files.isDirectory(dir.resolve("blobs").resolve("sha256"))) {
+            return;
+        }
+        ReentrantLock lock = lock(); // reentrant: callers may hold it already
+        lock.lock();
+        try {
+            createLayout();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void createLayout() throws IOException {
         Files.createDirectories(dir.resolve("blobs").resolve("sha256"));
         Path layout = dir.resolve("oci-layout");
         if (!Files.exists(layout)) {

@@ -61,6 +61,35 @@ class ReferrersIndexTest {
     }
 
     @Test
+    void concurrentFirstWritersOfANewLayoutLoseNothing() throws Exception {
+        Path dir = tmp.resolve("fresh");
+        ExecutorService pool = Executors.newFixedThreadPool(8);
+        List<String> tags = new ArrayList<>();
+        try {
+            List<Future<?>> fs = new ArrayList<>();
+            for (int i = 0; i < 8; i++) {
+                String tag = "t" + i;
+                tags.add(tag);
+                byte[] layer = TestImages.random(100, 70 + i);
+                fs.add(pool.submit(() -> {
+                    OciLayout l = new OciLayout(dir);
+                    byte[] config = TestImages.config(Digests.sha256(layer));
+                    l.pushBlob("x", BlobSource.of(layer));
+                    l.pushBlob("x", BlobSource.of(config));
+                    l.putManifest("x", tag, TestImages.imageManifest(config, layer));
+                    return null;
+                }));
+            }
+            for (Future<?> f : fs) {
+                f.get();
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertEquals(Set.copyOf(tags), Set.copyOf(new OciLayout(dir).listTags("x")));
+    }
+
+    @Test
     void concurrentReferrersOnALayoutAreAllKept() throws Exception {
         OciLayout layout = new OciLayout(tmp.resolve("layout"));
         byte[] layer = TestImages.random(100, 51);
