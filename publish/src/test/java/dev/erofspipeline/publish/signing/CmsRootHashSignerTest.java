@@ -46,6 +46,24 @@ class CmsRootHashSignerTest {
   }
 
   @Test
+  void concurrentSigningGivesTheSameBytes() throws Exception {
+    CmsRootHashSigner signer = new CmsRootHashSigner(leafCredentials());
+    byte[] expected = signer.sign(LAYER, ROOT_HASH);
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+    try {
+      List<java.util.concurrent.Future<byte[]>> results = new java.util.ArrayList<>();
+      for (int i = 0; i < 16; i++) {
+        results.add(pool.submit(() -> signer.sign(LAYER, ROOT_HASH)));
+      }
+      for (java.util.concurrent.Future<byte[]> f : results) {
+        assertArrayEquals(expected, f.get());
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  @Test
   void structureIsDetachedSha256RsaPkcs1WithoutSignedAttributesAndWithTheCertificate() throws Exception {
     byte[] der = new CmsRootHashSigner(leafCredentials()).sign(LAYER, ROOT_HASH);
     ContentInfo ci = ContentInfo.getInstance(ASN1Primitive.fromByteArray(der));
