@@ -67,6 +67,12 @@ public record DeadLetter(
         Instant.now(), Math.max(1, attempts), null, null, correlationId);
   }
 
+  /** This dead letter, about the layer {@code digest}. */
+  public DeadLetter withLayerDigest(String digest) {
+    return new DeadLetter(stage, input, errorClass, reasonCode, message, timestamp, attempts, digest, subjectDigest,
+        correlationId);
+  }
+
   /** {@code s} cut to at most {@code max} characters, never splitting a surrogate pair. */
   public static String truncate(String s, int max) {
     if (s == null || s.length() <= max) {

@@ -1,0 +1,150 @@
+package dev.erofspipeline.convert.worker;
+
+import dev.erofspipeline.convert.ConversionResult;
+import dev.erofspipeline.convert.InvalidLayerException;
+import dev.erofspipeline.convert.LayerConverter;
+import dev.erofspipeline.registry.RegistryException;
+import dev.erofspipeline.registry.RegistryTarget;
+import dev.erofspipeline.schemas.LayerJob;
+import dev.erofspipeline.schemas.LayerResult;
+import dev.erofspipeline.schemas.ResultDocument;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.Optional;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One layer job, start to finish, without Kafka: reuse a completed result from S3, or stream the
+ * blob from its registry through the converter core into S3 and write {@code result.json} last.
+ * Transient failures are retried per {@link RetryPolicy}; everything else becomes a {@link
+ * JobFailedException} with a reason code, for the dead-letter topic.
+ */
+public final class LayerJobHandler {
+  private static final Logger LOG = LoggerFactory.getLogger(LayerJobHandler.class);
+
+  private final S3Staging staging;
+  private final Function<String, RegistryTarget> registries;
+  private final LayerConverter converter;
+  private final RetryPolicy retry;
+  private final WorkerMetrics metrics;
+  private final String converterVersion;
+
+  /**
+   * @param registries the registry (or OCI layout) a job's {@code registry} field names; the
+   *     handler does not close what it returns (targets are shared between jobs)
+   */
+  public LayerJobHandler(
+      S3Staging staging,
+      Function<String, RegistryTarget> registries,
+      LayerConverter converter,
+      RetryPolicy retry,
+      WorkerMetrics metrics,
+      String converterVersion) {
+    this.staging = staging;
+    this.registries = registries;
+    this.converter = converter;
+    this.retry = retry;
+    this.metrics = metrics;
+    this.converterVersion = converterVersion;
+  }
+
+  public LayerResult handle(LayerJob job) throws JobFailedException, InterruptedException {
+    LayerResult.Staging at = staging.location(job.layer().digest(), job.profile());
+    for (int attempt = 1; ; attempt++) {
+      try {
+        if (!job.force()) {
+          Optional<ResultDocument> done = staging.completedResult(job.layer().digest(), job.profile());
+          if (done.isPresent()) {
+            metrics.reused();
+            return new LayerResult(done.get(), at, job.registry(), job.repository(), true, job.correlationId());
+          }
+        }
+        ResultDocument result = convert(job, at);
+        return new LayerResult(result, at, job.registry(), job.repository(), false, job.correlationId());
+      } catch (InvalidLayerException e) {
+        throw new JobFailedException(e.reason(), e.getMessage(), e, attempt);
+      } catch (RegistryException e) {
+        if (!e.isTransient()) {
+          throw new JobFailedException(registryReason(e), e.getMessage(), e, attempt);
+        }
+        retryOrFail(job, attempt, e);
+      } catch (IOException e) {
+        retryOrFail(job, attempt, e);
+      }
+    }
+  }
+
+  private void retryOrFail(LayerJob job, int attempt, IOException e) throws JobFailedException, InterruptedException {
+    if (attempt >= retry.maxAttempts()) {
+      throw new JobFailedException(
+          "transient.exhausted",
+          "gave up after " + attempt + " attempts: " + e.getMessage(),
+          e,
+          attempt);
+    }
+    metrics.retried();
+    long waitMillis = retry.delayAfter(attempt).toMillis();
+    LOG.warn("layer {} attempt {} failed ({}); retrying in {} ms", job.layer().digest(), attempt, e.getMessage(), waitMillis);
+    Thread.sleep(waitMillis);
+  }
+
+  private ResultDocument convert(LayerJob job, LayerResult.Staging at)
+      throws IOException, InvalidLayerException, InterruptedException {
+    RegistryTarget registry = registries.apply(job.registry());
+    long started = System.nanoTime();
+    metrics.started();
+    try (InputStream blob = new CountingInputStream(registry.openBlob(job.repository(), job.layer().digest()), metrics::bytesIn);
+        MultipartUploadOutputStream index = staging.openIndex(at);
+        MultipartUploadOutputStream tree = staging.openTree(at)) {
+      ConversionResult r = converter.convert(blob, job.layer().digest(), true, job.diffId(), index, tree);
+      if (Thread.interrupted()) {
+        // shutting down: abandon before anything becomes visible; the job is not committed
+        throw new InterruptedException("conversion of " + job.layer().digest() + " abandoned");
+      }
+      metrics.bytesOut(index.commit() + tree.commit());
+      ResultDocument doc = toDocument(r, job);
+      staging.putResult(at, doc);
+      metrics.converted(System.nanoTime() - started);
+      return doc;
+    } finally {
+      metrics.finished();
+    }
+  }
+
+  private ResultDocument toDocument(ConversionResult r, LayerJob job) {
+    return new ResultDocument(
+        r.layerDigest(),
+        r.diffId(),
+        r.dataBlocks() * 512 - r.indexSize(),
+        r.indexSize(),
+        r.indexSha256(),
+        r.treeSize(),
+        r.treeSha256(),
+        r.rootHash(),
+        r.salt(),
+        ResultDocument.SHA256,
+        512,
+        512,
+        r.dataBlocks(),
+        r.erofsUuid(),
+        r.verityUuid(),
+        r.erofsUtilsVersion(),
+        converterVersion,
+        job.profile(),
+        null);
+  }
+
+  private static String registryReason(RegistryException e) {
+    if ("DIGEST_INVALID".equals(e.errorCode())) {
+      return "digest.mismatch";
+    }
+    return switch (e.status()) {
+      case 401 -> "registry.unauthorized";
+      case 403 -> "registry.forbidden";
+      case 404 -> "registry.not-found";
+      default -> "registry.status-" + e.status();
+    };
+  }
+}

@@ -1,0 +1,75 @@
+package dev.erofspipeline.convert.worker;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/** The worker's meters; names follow Prometheus conventions once exported. */
+public final class WorkerMetrics {
+  private final MeterRegistry registry;
+  private final AtomicInteger inFlight = new AtomicInteger();
+  private final Counter completed;
+  private final Counter reused;
+  private final Counter retries;
+  private final Counter bytesIn;
+  private final Counter bytesOut;
+  private final Timer conversion;
+
+  public WorkerMetrics(MeterRegistry registry) {
+    this.registry = registry;
+    registry.gauge("erofs.worker.jobs.in.flight", inFlight);
+    completed = Counter.builder("erofs.worker.jobs.completed").description("layers converted").register(registry);
+    reused = Counter.builder("erofs.worker.jobs.reused").description("jobs answered from an earlier result in S3").register(registry);
+    retries = Counter.builder("erofs.worker.jobs.retries").description("job attempts repeated after a transient failure").register(registry);
+    bytesIn = Counter.builder("erofs.worker.bytes.in").baseUnit("bytes").description("layer blob bytes read from registries").register(registry);
+    bytesOut = Counter.builder("erofs.worker.bytes.out").baseUnit("bytes").description("index and tree bytes written to S3").register(registry);
+    conversion =
+        Timer.builder("erofs.worker.conversion")
+            .description("blob download, conversion and upload of one layer")
+            .publishPercentileHistogram()
+            .minimumExpectedValue(Duration.ofMillis(10))
+            .maximumExpectedValue(Duration.ofHours(1))
+            .register(registry);
+  }
+
+  void started() {
+    inFlight.incrementAndGet();
+  }
+
+  void finished() {
+    inFlight.decrementAndGet();
+  }
+
+  void converted(long nanos) {
+    completed.increment();
+    conversion.record(nanos, TimeUnit.NANOSECONDS);
+  }
+
+  void reused() {
+    reused.increment();
+  }
+
+  void retried() {
+    retries.increment();
+  }
+
+  void bytesIn(long n) {
+    bytesIn.increment(n);
+  }
+
+  void bytesOut(long n) {
+    bytesOut.increment(n);
+  }
+
+  /** A job that ended in the dead-letter topic, by reason code. */
+  public void failed(String reasonCode) {
+    Counter.builder("erofs.worker.jobs.failed").tag("reason", reasonCode).register(registry).increment();
+  }
+
+  public int inFlight() {
+    return inFlight.get();
+  }
+}

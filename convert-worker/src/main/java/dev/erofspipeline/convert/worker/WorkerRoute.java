@@ -1,0 +1,109 @@
+package dev.erofspipeline.convert.worker;
+
+import dev.erofspipeline.schemas.DeadLetter;
+import dev.erofspipeline.schemas.LayerJob;
+import dev.erofspipeline.schemas.LayerResult;
+import dev.erofspipeline.schemas.RecordValidator;
+import dev.erofspipeline.schemas.SchemaViolationException;
+import dev.erofspipeline.schemas.Topics;
+import java.time.Duration;
+import org.apache.camel.Exchange;
+import org.apache.camel.Message;
+import org.apache.camel.builder.RouteBuilder;
+import org.apache.camel.component.kafka.KafkaConstants;
+import org.apache.camel.component.kafka.ManualCommit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The worker's data flow: a layer job from Kafka becomes a result (or a dead letter) on Kafka, and
+ * only then is the job's offset committed. At-least-once: a worker that dies before the commit
+ * leaves the job to be delivered again, and the handler finds the finished result in S3 instead of
+ * converting twice. Every failure is answered with a dead letter and a commit, so one poison job
+ * never blocks its partition.
+ */
+public final class WorkerRoute extends RouteBuilder {
+  private static final Logger LOG = LoggerFactory.getLogger(WorkerRoute.class);
+
+  /**
+   * @param consumers layers in flight in this process: one Kafka consumer (and thread) each, so
+   *     the topic needs at least as many partitions as all workers' consumers together
+   * @param maxPollInterval longer than the slowest layer, or the group evicts a busy consumer
+   */
+  public record Settings(String brokers, String groupId, int consumers, Duration maxPollInterval) {}
+
+  private final Settings settings;
+  private final Topics topics;
+  private final RecordValidator validator;
+  private final LayerJobHandler handler;
+  private final WorkerMetrics metrics;
+
+  public WorkerRoute(Settings settings, Topics topics, RecordValidator validator, LayerJobHandler handler, WorkerMetrics metrics) {
+    this.settings = settings;
+    this.topics = topics;
+    this.validator = validator;
+    this.handler = handler;
+    this.metrics = metrics;
+  }
+
+  @Override
+  public void configure() {
+    from("kafka:" + topics.layerJobs()
+            + "?brokers=" + settings.brokers()
+            + "&groupId=" + settings.groupId()
+            + "&consumersCount=" + settings.consumers()
+            + "&maxPollRecords=1"
+            + "&maxPollIntervalMs=" + settings.maxPollInterval().toMillis()
+            + "&autoOffsetReset=earliest"
+            + "&autoCommitEnable=false&allowManualCommit=true"
+            + "&valueDeserializer=org.apache.kafka.common.serialization.ByteArrayDeserializer")
+        .routeId("convert-worker")
+        .process(this::convertOrDeadLetter)
+        .to("kafka:" + topics.layerResults()
+            + "?brokers=" + settings.brokers()
+            + "&requestRequiredAcks=all"
+            + "&valueSerializer=org.apache.kafka.common.serialization.ByteArraySerializer")
+        .process(new ManualCommit());
+  }
+
+  /** Leaves in the message the record to publish: the layer result, or a dead letter and its topic. */
+  private void convertOrDeadLetter(Exchange exchange) throws InterruptedException {
+    Message in = exchange.getMessage();
+    byte[] value = in.getBody(byte[].class);
+    LayerJob job = null;
+    try {
+      job = validator.read(LayerJob.class, value);
+      LayerResult result = handler.handle(job);
+      in.setHeader(KafkaConstants.KEY, result.key());
+      in.setBody(validator.write(result));
+    } catch (SchemaViolationException e) {
+      deadLetter(in, value, e, e.reasonCode(), 1, null);
+    } catch (JobFailedException e) {
+      deadLetter(in, value, e, e.reasonCode(), e.attempts(), job);
+    } catch (RuntimeException e) {
+      // a bug, not the input's fault; still recorded rather than retried forever
+      LOG.error("layer job failed unexpectedly", e);
+      deadLetter(in, value, e, "internal.error", 1, job);
+    }
+  }
+
+  private void deadLetter(Message in, byte[] value, Exception error, String reasonCode, int attempts, LayerJob job) {
+    metrics.failed(reasonCode);
+    DeadLetter.Input input =
+        DeadLetter.Input.of(
+            topics.layerJobs(),
+            in.getHeader(KafkaConstants.PARTITION, Integer.class),
+            in.getHeader(KafkaConstants.OFFSET, Long.class),
+            in.getHeader(KafkaConstants.KEY, String.class),
+            value);
+    DeadLetter letter =
+        DeadLetter.of(DeadLetter.Stage.CONVERT, input, error, reasonCode, attempts, job == null ? null : job.correlationId());
+    if (job != null) {
+      letter = letter.withLayerDigest(job.layer().digest());
+    }
+    LOG.warn("layer job dead-lettered: {} {}", reasonCode, letter.message());
+    in.setHeader(KafkaConstants.OVERRIDE_TOPIC, topics.deadLetters());
+    in.setHeader(KafkaConstants.KEY, job == null ? in.getHeader(KafkaConstants.KEY, String.class) : job.key());
+    in.setBody(validator.write(letter));
+  }
+}
