@@ -97,7 +97,9 @@ final class PaxHeader {
       case "path" -> path = text.length == 0 ? null : Bytes.stripTrailingSlashes(text);
       case "linkpath" -> link = text.length == 0 ? null : text;
       case "mtime" -> {
-        if (text.length > 0) {
+        if (text.length == 0) {
+          mtime = null;
+        } else {
           parseMtime(text, where);
         }
       }
