@@ -151,6 +151,15 @@ class SigningCredentialsTest {
   }
 
   @Test
+  void refusesAnRsaPssKey() throws Exception {
+    setUp();
+    OpenSsl.ok(dir, "genpkey", "-algorithm", "RSA-PSS", "-pkeyopt", "rsa_keygen_bits:2048", "-out", "pss.key");
+    SigningException e = assertThrows(SigningException.class,
+        () -> SigningCredentials.fromPem(dir.resolve("pss.key"), dir.resolve("leaf.pem"), KeyPassword.none()));
+    assertTrue(e.getMessage().contains("RSASSA-PSS key") && e.getMessage().contains("PKCS#1 v1.5"), e.getMessage());
+  }
+
+  @Test
   void refusesAKeyThatIsNotTheFirstCertificates() throws Exception {
     setUp();
     Path key = dir.resolve("key.pem");
