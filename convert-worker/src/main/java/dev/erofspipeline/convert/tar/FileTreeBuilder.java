@@ -33,7 +33,6 @@ final class FileTreeBuilder {
     // No root entry yet: mkfs uses mode 0777 and the owner of its process (root for the references).
     root = new Inode(S_IFDIR | 0777);
     root.parseParent = root;
-    root.linkCount = 2;
   }
 
   Inode root() {
@@ -128,8 +127,6 @@ final class FileTreeBuilder {
         inode.dataOffset = e.dataOffset();
       }
       inode.linkCount++;
-    } else if (inode.linkCount == 0) {
-      inode.linkCount = 2;
     }
     inode.xattrs.addAll(e.xattrs());
   }
@@ -248,7 +245,6 @@ final class FileTreeBuilder {
     dir.gid = parent.gid;
     dir.mtime = parent.mtime;
     dir.mtimeNsec = parent.mtimeNsec;
-    dir.linkCount = 2;
     return dir;
   }
 

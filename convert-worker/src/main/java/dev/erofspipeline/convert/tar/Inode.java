@@ -30,7 +30,10 @@ public final class Inode {
   long size;
   int devMajor;
   int devMinor;
-  /** Names pointing here, maintained as mkfs does (only meaningful for non-directories). */
+  /**
+   * Names pointing here, counted as mkfs does (non-directories only; a directory's link count
+   * follows from its subdirectories when the image is written).
+   */
   long linkCount;
   long dataOffset;
   byte[] symlinkTarget;
