@@ -82,19 +82,29 @@ final class BlobInputStream extends InputStream {
         }
     }
 
+    /** Re-opens at the current position; a failing re-open (or skip) uses up another attempt. */
     private void resume(IOException cause) throws IOException {
-        if (cause instanceof RegistryException re && !re.isTransient()) {
-            throw re;
+        IOException last = cause;
+        while (true) {
+            if (last instanceof RegistryException re && !re.isTransient()) {
+                throw re;
+            }
+            closeQuietly();
+            if (resumesLeft <= 0) {
+                throw new RegistryException("download of blob " + digest + " broke at byte " + position + " and could not be resumed: "
+                        + last.getMessage(), 0, "CONNECTION", true, last);
+            }
+            resumesLeft--;
+            counters.resume();
+            LOG.log(Level.INFO, "blob {0}: download broke at byte {1} ({2}); resuming", digest, position, last.getMessage());
+            try {
+                current = reopener.openAt(position);
+                return;
+            } catch (IOException e) {
+                current = InputStream.nullInputStream();
+                last = e;
+            }
         }
-        closeQuietly();
-        if (resumesLeft <= 0) {
-            throw new RegistryException("download of blob " + digest + " broke at byte " + position + " and could not be resumed: "
-                    + cause.getMessage(), 0, "CONNECTION", true, cause);
-        }
-        resumesLeft--;
-        counters.resume();
-        LOG.log(Level.INFO, "blob {0}: download broke at byte {1} ({2}); resuming", digest, position, cause.getMessage());
-        current = reopener.openAt(position);
     }
 
     private void finish() throws IOException {
