@@ -42,7 +42,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** The Camel route end to end: real broker, real docker-registry seeded with skopeo, S3Proxy for dedup. */
 class IngestRouteTest {
     @RegisterExtension
-    static final KafkaFixture KAFKA = KafkaFixture.create();
+    static final KafkaFixture KAFKA = KafkaFixture.shared();
     @RegisterExtension
     static final RegistryFixture REGISTRY = RegistryFixture.shared();
     @RegisterExtension
