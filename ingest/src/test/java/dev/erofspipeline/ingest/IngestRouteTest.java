@@ -247,4 +247,26 @@ class IngestRouteTest {
             assertEquals(2, s.records(s.topics.images()).size(), "nothing handled twice");
         }
     }
+
+    @Test
+    void backfillAndIndividualRequestsProduceEachLayerJobOnce() throws Exception {
+        try (Stage s = new Stage();
+             KafkaProducer<String, byte[]> p = KAFKA.producer(new org.apache.kafka.common.serialization.StringSerializer(),
+                     new org.apache.kafka.common.serialization.ByteArraySerializer());
+             dev.erofspipeline.registry.RegistryClient client =
+                     new dev.erofspipeline.registry.RegistryClient(REGISTRY.host(), images.options())) {
+            Backfill.Result r = new Backfill(client, new Backfill.Options(REGISTRY.host(), List.of("app/**"), List.of(),
+                    0, false, List.of(), 2, null), new KafkaRequestSink(p, s.topics, V), null).run();
+            assertEquals(4, r.requests());
+            s.request(images.ref("app/multi:1"), false);
+            s.request(images.ref("app/docker:1"), false);
+            assertEquals(8, s.await(s.topics.images(), 8).size());
+            s.pollOnce(Duration.ofMillis(500));
+            List<LayerJob> jobs = values(s.records(s.topics.layerJobs()), LayerJob.class);
+            assertEquals(images.allImageLayers(), jobs.stream().map(j -> j.layer().digest())
+                    .collect(Collectors.toCollection(TreeSet::new)));
+            assertEquals(images.allImageLayers().size(), jobs.size());
+            assertTrue(jobs.stream().allMatch(j -> j.priority() == Priority.LOW));
+        }
+    }
 }
