@@ -1,0 +1,248 @@
+package dev.erofspipeline.convert.worker;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.erofspipeline.convert.ConversionLimits;
+import dev.erofspipeline.convert.ConversionResult;
+import dev.erofspipeline.convert.LayerConverter;
+import dev.erofspipeline.registry.RegistryOptions;
+import dev.erofspipeline.schemas.ConversionProfile;
+import dev.erofspipeline.schemas.DeadLetter;
+import dev.erofspipeline.schemas.LayerJob;
+import dev.erofspipeline.schemas.LayerResult;
+import dev.erofspipeline.schemas.MediaTypes;
+import dev.erofspipeline.schemas.RecordValidator;
+import dev.erofspipeline.schemas.Topics;
+import dev.erofspipeline.testkit.KafkaFixture;
+import dev.erofspipeline.testkit.OciLayoutBuilder;
+import dev.erofspipeline.testkit.OciLayoutBuilder.Compression;
+import dev.erofspipeline.testkit.OciLayoutBuilder.ImageSpec;
+import dev.erofspipeline.testkit.OciLayoutBuilder.Layer;
+import dev.erofspipeline.testkit.RegistryFixture;
+import dev.erofspipeline.testkit.S3Fixture;
+import dev.erofspipeline.testkit.TarLayer;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.UUID;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The worker end to end against a real broker (KRaft in-process), a real S3 server (S3Proxy) and a
+ * real registry (Debian's docker-registry, seeded with skopeo).
+ */
+class ConvertWorkerTest {
+  @RegisterExtension static final KafkaFixture KAFKA = KafkaFixture.create();
+  @RegisterExtension static final S3Fixture S3 = S3Fixture.create();
+  @RegisterExtension static final RegistryFixture REGISTRY = RegistryFixture.create();
+
+  @TempDir static Path layoutDir;
+
+  private static final RecordValidator V = RecordValidator.defaults();
+  private static final ConversionProfile PROFILE = ConversionProfile.TAR_INDEX;
+
+  private static OciLayoutBuilder.Image imageA;
+  private static OciLayoutBuilder.Image imageB;
+
+  @BeforeAll
+  static void seedRegistry() {
+    TarLayer shared =
+        TarLayer.builder().dir("etc").file("etc/os-release", "ID=test\n").randomFile("usr/lib/libshared.so", 300_000, 1).build();
+    TarLayer second =
+        TarLayer.builder().dir("app").randomFile("app/bin", 1_200_000, 2).symlink("app/current", "bin").hardlink("app/bin2", "app/bin").build();
+    TarLayer third = TarLayer.builder().dir("etc").whiteout("etc/os-release").file("etc/motd", "hello\n").build();
+    OciLayoutBuilder b = new OciLayoutBuilder(layoutDir);
+    imageA = b.addImage("a", ImageSpec.linux("amd64").layer(shared, Compression.GZIP).layer(second, Compression.ZSTD));
+    imageB = b.addImage("b", ImageSpec.linux("amd64").layer(shared, Compression.GZIP).layer(third, Compression.GZIP));
+    REGISTRY.seed(layoutDir, "a", "test/a:1");
+    REGISTRY.seed(layoutDir, "b", "test/b:1");
+  }
+
+  private record Run(Topics topics, ConvertWorker worker, SimpleMeterRegistry meters) implements AutoCloseable {
+    @Override
+    public void close() {
+      worker.close();
+    }
+  }
+
+  private static Run startWorker(int concurrency) throws Exception {
+    Topics topics = Topics.withPrefix("t" + UUID.randomUUID().toString().substring(0, 8) + ".");
+    KAFKA.createTopic(topics.layerJobs(), 2);
+    KAFKA.createTopic(topics.layerResults(), 1);
+    KAFKA.createTopic(topics.deadLetters(), 1);
+    RegistryOptions registryOptions = RegistryOptions.builder().insecureHost(REGISTRY.host()).build();
+    ConvertWorker.Config config =
+        new ConvertWorker.Config(
+            KAFKA.bootstrapServers(),
+            topics,
+            "erofs-worker",
+            concurrency,
+            Duration.ofMinutes(5),
+            Duration.ofSeconds(10),
+            S3.client(),
+            S3.bucket(),
+            topics.layerJobs(), // a prefix of its own per test: no result leaks between tests
+            MultipartUploadOutputStream.MIN_PART_SIZE,
+            registryOptions,
+            ConversionLimits.DEFAULT,
+            new RetryPolicy(3, Duration.ofMillis(50), Duration.ofMillis(200)),
+            "test");
+    SimpleMeterRegistry meters = new SimpleMeterRegistry();
+    return new Run(topics, new ConvertWorker(config, meters).start(), meters);
+  }
+
+  private static LayerJob job(String registry, String repository, Layer layer) {
+    return job(registry, repository, layer.digest(), layer.descriptor().size(), layer.descriptor().mediaType(), layer.diffId());
+  }
+
+  private static LayerJob job(String registry, String repository, String digest, long size, String mediaType, String diffId) {
+    return new LayerJob(
+        registry,
+        repository,
+        new LayerJob.Descriptor(digest, size, mediaType),
+        diffId,
+        PROFILE,
+        List.of(new LayerJob.Subject(repository, imageA.digest(), "linux/amd64")),
+        null,
+        false,
+        "corr-" + digest.substring(7, 15));
+  }
+
+  private static void send(Topics topics, String key, byte[] value) throws Exception {
+    try (KafkaProducer<byte[], byte[]> p = KAFKA.bytesProducer()) {
+      p.send(new ProducerRecord<>(topics.layerJobs(), key == null ? null : key.getBytes(StandardCharsets.UTF_8), value)).get();
+    }
+  }
+
+  private static void send(Topics topics, LayerJob job) throws Exception {
+    send(topics, job.key(), V.write(job));
+  }
+
+  private static List<ConsumerRecord<byte[], byte[]>> read(String topic, int n) {
+    try (KafkaConsumer<byte[], byte[]> c = KAFKA.bytesConsumer("reader-" + UUID.randomUUID())) {
+      c.subscribe(List.of(topic));
+      return KafkaFixture.poll(c, n, Duration.ofSeconds(90));
+    }
+  }
+
+  private static byte[] s3(String key) {
+    return S3.client().getObjectAsBytes(r -> r.bucket(S3.bucket()).key(key)).asByteArray();
+  }
+
+  private static ConversionResult convertLocally(Layer layer, ByteArrayOutputStream index, ByteArrayOutputStream tree) throws Exception {
+    byte[] blob = Files.readAllBytes(layoutDir.resolve("blobs/sha256/" + layer.digest().substring(7)));
+    return new LayerConverter(ConversionLimits.DEFAULT)
+        .convert(new ByteArrayInputStream(blob), layer.digest(), true, layer.diffId(), index, tree);
+  }
+
+  @Test
+  void jobsFromKafkaBecomeArtifactsInS3IdenticalToTheCoreAndResultsOnKafka() throws Exception {
+    try (Run run = startWorker(2)) {
+      List<Layer> layers = List.of(imageA.layers().get(0), imageA.layers().get(1), imageB.layers().get(1));
+      for (Layer l : layers) {
+        send(run.topics(), job(REGISTRY.host(), "test/" + (l == imageB.layers().get(1) ? "b" : "a"), l));
+      }
+      Map<String, LayerResult> results = new HashMap<>();
+      for (ConsumerRecord<byte[], byte[]> r : read(run.topics().layerResults(), 3)) {
+        LayerResult res = V.read(LayerResult.class, r.value());
+        assertEquals(res.result().layerDigest(), new String(r.key(), StandardCharsets.UTF_8), "keyed by layer digest");
+        results.put(res.result().layerDigest(), res);
+      }
+      assertEquals(3, results.size());
+      for (Layer l : layers) {
+        LayerResult res = results.get(l.digest());
+        ByteArrayOutputStream index = new ByteArrayOutputStream();
+        ByteArrayOutputStream tree = new ByteArrayOutputStream();
+        ConversionResult local = convertLocally(l, index, tree);
+        assertArrayEquals(index.toByteArray(), s3(res.staging().indexKey()), "index of " + l.digest());
+        assertArrayEquals(tree.toByteArray(), s3(res.staging().treeKey()), "tree of " + l.digest());
+        assertEquals(local.rootHash(), res.result().rootHash());
+        assertEquals(l.diffId(), res.result().diffId());
+        assertEquals(PROFILE, res.result().profile());
+        assertFalse(res.reused());
+        assertTrue(res.staging().resultKey().contains("/layers/sha256/" + l.digest().substring(7) + "/" + PROFILE.fingerprint() + "/"));
+      }
+      assertEquals(3.0, completed(run), "three conversions");
+
+      // the same job again: nothing converted, an equivalent result re-emitted
+      Layer first = layers.get(0);
+      send(run.topics(), job(REGISTRY.host(), "test/a", first));
+      LayerResult again = V.read(LayerResult.class, read(run.topics().layerResults(), 4).get(3).value());
+      assertTrue(again.reused());
+      assertEquals(results.get(first.digest()).result(), again.result());
+      assertEquals(3.0, completed(run), "a redelivered job converts nothing");
+    }
+  }
+
+  private static double completed(Run run) {
+    return run.meters().get("erofs.worker.jobs.completed").counter().count();
+  }
+
+  @Test
+  void badJobsAreDeadLetteredWithAReasonWhileTheRestOfThePartitionCompletes() throws Exception {
+    // a blob with gzip magic and garbage after it, pushed to the real registry
+    byte[] corrupt = new byte[4096];
+    new Random(7).nextBytes(corrupt);
+    corrupt[0] = 0x1f;
+    corrupt[1] = (byte) 0x8b;
+    corrupt[2] = 8;
+    corrupt[3] = 0;
+    String corruptDigest = REGISTRY.http().pushBlob("test/a", corrupt);
+    // a layout whose blob file was tampered with after it was written
+    Path tampered = Files.createTempDirectory("tampered");
+    OciLayoutBuilder tb = new OciLayoutBuilder(tampered);
+    Layer victim = tb.addImage("x", ImageSpec.linux("amd64").layer(TarLayer.builder().file("f", "original\n").build(), Compression.GZIP)).layers().get(0);
+    Files.write(tb.blobPath(victim.digest()), Compression.GZIP.compress(TarLayer.builder().file("f", "tampered\n").build().tar()));
+    Layer good = imageA.layers().get(0);
+    String missing = "sha256:" + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest("never pushed".getBytes(StandardCharsets.UTF_8)));
+
+    try (Run run = startWorker(1)) {
+      Topics t = run.topics();
+      String gz = MediaTypes.OCI_LAYER_TAR_GZIP;
+      List<String> expectedReasons = new ArrayList<>();
+      send(t, job(REGISTRY.host(), "test/a", corruptDigest, corrupt.length, gz, good.diffId()));
+      expectedReasons.add("compression.corrupt");
+      send(t, job(REGISTRY.host(), "test/a", good.digest(), good.descriptor().size(), gz, imageB.layers().get(1).diffId()));
+      expectedReasons.add("diffid.mismatch");
+      send(t, job(REGISTRY.host(), "test/a", missing, 10, gz, good.diffId()));
+      expectedReasons.add("registry.not-found");
+      send(t, job("oci:" + tampered, "x", victim));
+      expectedReasons.add("digest.mismatch");
+      send(t, "junk", "{not json".getBytes(StandardCharsets.UTF_8));
+      expectedReasons.add("not-json");
+      send(t, job(REGISTRY.host(), "test/a", good));
+
+      List<String> reasons = new ArrayList<>();
+      for (ConsumerRecord<byte[], byte[]> r : read(t.deadLetters(), expectedReasons.size())) {
+        DeadLetter d = V.read(DeadLetter.class, r.value());
+        assertEquals(DeadLetter.Stage.CONVERT, d.stage());
+        assertFalse(d.message().isBlank());
+        reasons.add(d.reasonCode());
+      }
+      assertEquals(expectedReasons.stream().sorted().toList(), reasons.stream().sorted().toList());
+      LayerResult ok = V.read(LayerResult.class, read(t.layerResults(), 1).get(0).value());
+      assertEquals(good.digest(), ok.result().layerDigest());
+    }
+  }
+}
