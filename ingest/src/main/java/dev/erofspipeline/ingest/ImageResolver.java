@@ -55,6 +55,28 @@ public final class ImageResolver {
 
     private final RegistryTargets targets;
 
+    /** Waits for a registry request permit. */
+    private interface Permit {
+        void take() throws InterruptedException;
+    }
+
+    /** The permit source of the request this thread resolves (the per-host rate limit). */
+    private static final ThreadLocal<Permit> PERMITS = new ThreadLocal<>();
+
+    /** Takes a permit before a registry request; interruption (shutdown) is not the request's fault: it is retried. */
+    private static void permit(RegistryTarget target) {
+        Permit p = PERMITS.get();
+        if (p == null) {
+            return;
+        }
+        try {
+            p.take();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for the registry rate limit", e);
+        }
+    }
+
     public ImageResolver(RegistryTargets targets) {
         this.targets = targets;
     }
@@ -66,6 +88,7 @@ public final class ImageResolver {
             checkHostResolves(ref.registry());
         }
         RegistryTarget target = targets.open(ref);
+        PERMITS.set(() -> targets.permit(ref));
         String registry = ref.isLayout() ? "oci:" + ref.layoutDir() : ref.registry();
         String repository = ref.isLayout() ? layoutName(ref) : ref.repository();
         String repoArg = ref.isLayout() ? null : ref.repository();
@@ -96,6 +119,7 @@ public final class ImageResolver {
             return new Resolution(registry, repository, request.reference(), m.digest(), type, walk.images,
                     walk.failures, walk.skipped);
         } finally {
+            PERMITS.remove();
             if (ref.isLayout()) {
                 target.close();
             }
@@ -141,6 +165,7 @@ public final class ImageResolver {
             throws IngestException {
         Optional<Descriptor> d;
         try {
+            permit(target);
             d = target.headManifest(repo, reference);
         } catch (IOException e) {
             // docker-registry answers 500 when the digest names a blob that is not a manifest
@@ -163,6 +188,7 @@ public final class ImageResolver {
 
     private static boolean blobExists(RegistryTarget target, String repo, String digest) {
         try {
+            permit(target);
             return target.blobExists(repo, digest);
         } catch (IOException e) {
             return false;
@@ -172,6 +198,7 @@ public final class ImageResolver {
     private static Manifest get(RegistryTarget target, String repo, String digest, String requested)
             throws IngestException {
         try {
+            permit(target);
             return target.getManifest(repo, digest);
         } catch (IOException e) {
             throw translate(e, requested, "manifest " + digest);
@@ -320,6 +347,7 @@ public final class ImageResolver {
 
         private Manifest fetch(String digest) throws IngestException {
             try {
+                permit(target);
                 return target.getManifest(repo, digest);
             } catch (IOException e) {
                 throw translate(e, "manifest " + digest, "manifest");
@@ -355,6 +383,7 @@ public final class ImageResolver {
             }
             byte[] configBytes;
             try {
+                permit(target);
                 configBytes = target.getBlob(repo, configDigest);
             } catch (IOException e) {
                 throw new IngestException(IngestException.INVALID_CONFIG, "image config " + configDigest + " of "

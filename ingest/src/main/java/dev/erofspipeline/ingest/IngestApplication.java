@@ -28,19 +28,35 @@ public final class IngestApplication implements AutoCloseable {
      *           check off, so every layer is queued
      */
     public IngestApplication(IngestConfig config, S3Client s3) {
+        this(config, convertedLayers(config, s3));
+    }
+
+    /** With another "already converted" check (tests). */
+    IngestApplication(IngestConfig config, ConvertedLayers converted) {
         this.config = config;
-        this.targets = new RegistryTargets(config.registryOptions());
+        this.targets = new RegistryTargets(config.registryOptions(), config.registryRatePerSecond());
         this.inFlight = new InFlightLayers(config.inFlightTtl());
-        ConvertedLayers converted;
-        if (s3 != null && config.bucket() != null) {
-            converted = new S3ConvertedLayers(s3, config.bucket(), config.s3Prefix());
-        } else {
-            LOG.warn("no S3 staging bucket configured: every layer is queued, converted or not");
-            converted = ConvertedLayers.none();
-        }
         IngestPlanner planner = new IngestPlanner(config.profile(), converted, inFlight);
         this.service = new IngestService(RecordValidator.defaults(), new ImageResolver(targets), planner, inFlight);
         this.routes = new IngestRoutes(config, service, inFlight);
+    }
+
+    /**
+     * The S3 check of the configured bucket, which must exist: a HEAD of a key in a missing bucket answers 404 just
+     * like a missing key, which would queue every layer again.
+     */
+    private static ConvertedLayers convertedLayers(IngestConfig config, S3Client s3) {
+        if (s3 == null || config.bucket() == null) {
+            LOG.warn("no S3 staging bucket configured: every layer is queued, converted or not");
+            return ConvertedLayers.none();
+        }
+        try {
+            s3.headBucket(b -> b.bucket(config.bucket()));
+        } catch (software.amazon.awssdk.services.s3.model.S3Exception e) {
+            throw new IllegalStateException("S3 staging bucket " + config.bucket() + " is not usable: "
+                    + e.awsErrorDetails().errorCode() + " (HTTP " + e.statusCode() + ")", e);
+        }
+        return new S3ConvertedLayers(s3, config.bucket(), config.s3Prefix());
     }
 
     /** The routes, for a Camel context made elsewhere (brokers must then be set on its kafka component). */

@@ -19,10 +19,12 @@ import java.util.Objects;
  * @param inFlightTtl      how long a queued layer is not queued again by this process without a result
  * @param registryOptions  registry client settings (credentials, insecure hosts, retries)
  * @param maxPollRecords   requests fetched per poll (each is handled and committed one by one)
+ * @param registryRatePerSecond requests a second to each registry host while resolving (0: unlimited); 429 answers
+ *                         and their {@code Retry-After} are handled by the registry client
  */
 public record IngestConfig(String bootstrapServers, Topics topics, String groupId, ConversionProfile profile,
                            String bucket, String s3Prefix, Duration inFlightTtl, RegistryOptions registryOptions,
-                           int maxPollRecords) {
+                           int maxPollRecords, double registryRatePerSecond) {
     public static final String DEFAULT_GROUP = "erofs-ingest";
     public static final Duration DEFAULT_IN_FLIGHT_TTL = Duration.ofMinutes(30);
 
@@ -39,31 +41,36 @@ public record IngestConfig(String bootstrapServers, Topics topics, String groupI
 
     /** Defaults for everything but the broker, the profile and the bucket. */
     public static IngestConfig of(String bootstrapServers, ConversionProfile profile, String bucket) {
-        return new IngestConfig(bootstrapServers, null, null, profile, bucket, null, null, null, 0);
+        return new IngestConfig(bootstrapServers, null, null, profile, bucket, null, null, null, 0, 0);
     }
 
     public IngestConfig withTopics(Topics t) {
         return new IngestConfig(bootstrapServers, t, groupId, profile, bucket, s3Prefix, inFlightTtl, registryOptions,
-                maxPollRecords);
+                maxPollRecords, registryRatePerSecond);
     }
 
     public IngestConfig withGroupId(String g) {
         return new IngestConfig(bootstrapServers, topics, g, profile, bucket, s3Prefix, inFlightTtl, registryOptions,
-                maxPollRecords);
+                maxPollRecords, registryRatePerSecond);
     }
 
     public IngestConfig withS3Prefix(String p) {
         return new IngestConfig(bootstrapServers, topics, groupId, profile, bucket, p, inFlightTtl, registryOptions,
-                maxPollRecords);
+                maxPollRecords, registryRatePerSecond);
     }
 
     public IngestConfig withRegistryOptions(RegistryOptions o) {
         return new IngestConfig(bootstrapServers, topics, groupId, profile, bucket, s3Prefix, inFlightTtl, o,
-                maxPollRecords);
+                maxPollRecords, registryRatePerSecond);
+    }
+
+    public IngestConfig withRegistryRate(double perSecond) {
+        return new IngestConfig(bootstrapServers, topics, groupId, profile, bucket, s3Prefix, inFlightTtl, registryOptions,
+                maxPollRecords, perSecond);
     }
 
     public IngestConfig withInFlightTtl(Duration ttl) {
         return new IngestConfig(bootstrapServers, topics, groupId, profile, bucket, s3Prefix, ttl, registryOptions,
-                maxPollRecords);
+                maxPollRecords, registryRatePerSecond);
     }
 }

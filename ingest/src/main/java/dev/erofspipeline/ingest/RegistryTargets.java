@@ -15,10 +15,25 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public class RegistryTargets implements AutoCloseable {
     private final RegistryOptions options;
+    private final double ratePerSecond;
     private final ConcurrentHashMap<String, RegistryClient> clients = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, RateLimiter> limits = new ConcurrentHashMap<>();
 
     public RegistryTargets(RegistryOptions options) {
+        this(options, 0);
+    }
+
+    /** With at most {@code ratePerSecond} requests a second to each registry host (0: unlimited). */
+    public RegistryTargets(RegistryOptions options, double ratePerSecond) {
         this.options = options;
+        this.ratePerSecond = ratePerSecond;
+    }
+
+    /** Waits for the next request permit of the reference's registry host (layouts: none needed). */
+    public void permit(ImageReference ref) throws InterruptedException {
+        if (ratePerSecond > 0 && !ref.isLayout()) {
+            limits.computeIfAbsent(ref.registry().toLowerCase(Locale.ROOT), h -> new RateLimiter(ratePerSecond)).acquire();
+        }
     }
 
     public RegistryOptions options() {

@@ -69,6 +69,10 @@ class IngestRouteTest {
         final Map<String, List<ConsumerRecord<byte[], byte[]>>> seen = new HashMap<>();
 
         Stage() throws Exception {
+            this(null);
+        }
+
+        Stage(ConvertedLayers converted) throws Exception {
             String id = UUID.randomUUID().toString().substring(0, 8);
             topics = Topics.withPrefix("t" + id + ".");
             s3Prefix = "p" + id;
@@ -79,7 +83,8 @@ class IngestRouteTest {
             KAFKA.createTopics(nt);
             config = IngestConfig.of(KAFKA.bootstrapServers(), PROFILE, S3.bucket()).withTopics(topics)
                     .withS3Prefix(s3Prefix).withRegistryOptions(images.options());
-            app = new IngestApplication(config, S3.client()).start();
+            app = (converted == null ? new IngestApplication(config, S3.client())
+                    : new IngestApplication(config, converted)).start();
             consumer = KAFKA.bytesConsumer("check-" + id);
             consumer.subscribe(List.of(topics.layerJobs(), topics.images(), topics.status(), topics.deadLetters()));
         }
@@ -267,6 +272,25 @@ class IngestRouteTest {
                     .collect(Collectors.toCollection(TreeSet::new)));
             assertEquals(images.allImageLayers().size(), jobs.size());
             assertTrue(jobs.stream().allMatch(j -> j.priority() == Priority.LOW));
+        }
+    }
+
+    @Test
+    void aFailingDedupCheckIsRetriedNeitherDeadLetteredNorCommittedNorDuplicated() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+        ConvertedLayers flaky = (d, p) -> {
+            if (calls.incrementAndGet() <= 4) {
+                throw new IllegalStateException("S3 unavailable (test)");
+            }
+            return false;
+        };
+        try (Stage s = new Stage(flaky)) {
+            s.request(images.ref("app/multi:1"), false);
+            assertEquals(2, s.await(s.topics.images(), 2).size());
+            s.pollOnce(Duration.ofMillis(500));
+            assertEquals(3, s.records(s.topics.layerJobs()).size(), "each layer once, after the retries");
+            assertTrue(s.records(s.topics.deadLetters()).isEmpty());
+            assertTrue(calls.get() > 4);
         }
     }
 }
