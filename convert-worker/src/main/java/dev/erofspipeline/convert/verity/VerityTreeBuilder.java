@@ -173,6 +173,82 @@ public final class VerityTreeBuilder implements Closeable {
     }
   }
 
+  /**
+   * Computes leaf digests on another thread: one hasher per thread, its output handed (in order) to
+   * {@link #appendLeaves}. Lets a caller spread the leaf hashing of a stream over several cores.
+   */
+  public final class LeafHasher {
+    private final MessageDigest own;
+
+    private LeafHasher() {
+      try {
+        own = MessageDigest.getInstance(md.getAlgorithm());
+      } catch (NoSuchAlgorithmException e) {
+        throw new IllegalStateException(e);
+      }
+    }
+
+    /**
+     * Hashes the whole data blocks of {@code b[off, off+len)} ({@code len} a multiple of the data
+     * block size) into {@code out} from {@code outOff}, {@link #leafEntrySize()} bytes each;
+     * returns the number of blocks.
+     */
+    public int hash(byte[] b, int off, int len, byte[] out, int outOff) {
+      if (len % dataBlockSize != 0) {
+        throw new IllegalArgumentException("not whole data blocks");
+      }
+      int n = len / dataBlockSize;
+      for (int i = 0; i < n; i++, off += dataBlockSize, outOff += entrySize) {
+        own.update(salt);
+        own.update(b, off, dataBlockSize);
+        try {
+          own.digest(out, outOff, digestSize);
+        } catch (DigestException e) {
+          throw new IllegalStateException(e);
+        }
+      }
+      return n;
+    }
+  }
+
+  public LeafHasher leafHasher() {
+    return new LeafHasher();
+  }
+
+  /** Bytes per leaf digest as stored in the tree (the digest padded to a power of two). */
+  public int leafEntrySize() {
+    return entrySize;
+  }
+
+  /**
+   * Appends the leaf digests of the next {@code count} whole data blocks of the tail, computed by a
+   * {@link LeafHasher}; only allowed while no partial block is pending from {@link #update}.
+   */
+  public void appendLeaves(byte[] digests, int off, int count) throws IOException {
+    if (finished || partialLen != 0) {
+      throw new IllegalStateException(finished ? "finished" : "a partial block is pending");
+    }
+    int bytes = count * entrySize;
+    Objects.checkFromIndexSize(off, bytes, digests.length);
+    while (bytes > 0) {
+      int n = Math.min(bytes, scratch.length - scratchLen);
+      System.arraycopy(digests, off, scratch, scratchLen, n);
+      scratchLen += n;
+      off += n;
+      bytes -= n;
+      if (scratchLen == scratch.length) {
+        tailDigests.append(scratch, 0, scratchLen);
+        scratchLen = 0;
+      }
+    }
+    tailBlocks += count;
+  }
+
+  /** Whether {@link #update} left part of a data block pending. */
+  public boolean partialBlockPending() {
+    return partialLen != 0;
+  }
+
   private void leaf(byte[] b, int off) throws IOException {
     digestInto(b, off, dataBlockSize, scratch, scratchLen);
     scratchLen += entrySize;
