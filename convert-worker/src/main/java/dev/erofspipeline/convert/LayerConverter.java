@@ -20,6 +20,9 @@ import java.util.Objects;
 import java.util.UUID;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 
@@ -142,7 +145,8 @@ public final class LayerConverter {
       if (verifyLayerDigest && !blobDigest.equals(layerDigest)) {
         throw digestMismatch(layerDigest, blobDigest, null);
       }
-      String diffId = "sha256:" + HexFormat.of().formatHex(feed.diffId.digest());
+      String diffId =
+          feed.hashesDiffId() ? "sha256:" + HexFormat.of().formatHex(feed.diffId.digest()) : blobDigest;
       if (expectedDiffId != null && !expectedDiffId.equals(diffId)) {
         throw new InvalidLayerException(
             "diffid.mismatch",
@@ -431,33 +435,119 @@ public final class LayerConverter {
     }
   }
 
+  /** One buffer of uncompressed bytes on its way from decoding to hashing and parsing. */
+  private static final class Chunk {
+    final byte[] buf;
+    final byte[] leaves;
+    int len;
+    /** Set (under the feed's diffID lock) once the bytes are in the diffID. */
+    boolean diffDone;
+    /** Whoever sets this computes the verity leaves of the chunk. */
+    final AtomicBoolean leavesClaimed = new AtomicBoolean();
+    private boolean leavesDone;
+
+    Chunk(int size, int leafEntrySize) {
+      buf = new byte[size];
+      leaves = new byte[size / 512 * leafEntrySize];
+    }
+
+    void reset(int n) {
+      len = n;
+      diffDone = false;
+      leavesClaimed.set(false);
+      synchronized (this) {
+        leavesDone = false;
+      }
+    }
+
+    synchronized void leavesDone() {
+      leavesDone = true;
+      notifyAll();
+    }
+
+    synchronized void awaitLeaves() throws InterruptedIOException {
+      while (!leavesDone) {
+        try {
+          wait();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new InterruptedIOException("interrupted");
+        }
+      }
+    }
+
+    /** Whether its leaves may be hashed apart from the builder (whole blocks only). */
+    boolean wholeBlocks() {
+      return len % VerityTreeBuilder.CONTRACT_BLOCK_SIZE == 0;
+    }
+  }
+
   /**
-   * The uncompressed tar as the parser reads it. Each buffer is hashed (diffID, verity leaves) once
-   * when it arrives, then served by {@code read}.
+   * The uncompressed tar as the parser reads it. Every chunk goes into the diffID (in order, under
+   * {@link #diffLock}) and the verity leaves before it is served by {@code read}; in the threaded
+   * feed the decoding thread takes part of that work when it is ahead.
    */
   private abstract static class Feed extends InputStream implements AutoCloseable {
     final MessageDigest diffId = sha256();
-    private final VerityTreeBuilder verity;
+    final ReentrantLock diffLock = new ReentrantLock();
+    final VerityTreeBuilder verity;
+    final Decoder decoder;
+    private final VerityTreeBuilder.LeafHasher hasher;
     volatile Throwable failure;
-    private byte[] cur;
+    private Chunk cur;
     private int pos;
     private int len;
     private boolean ended;
     private boolean discard;
 
-    Feed(VerityTreeBuilder verity) {
+    Feed(Decoder decoder, VerityTreeBuilder verity) {
+      this.decoder = decoder;
       this.verity = verity;
+      this.hasher = verity.leafHasher();
     }
 
-    /** The next full buffer (length in {@link #nextLen}) or null at the end; throws the failure. */
-    abstract byte[] next() throws Exception;
+    /** The next chunk, or null at the end; throws the failure of decoding. */
+    abstract Chunk next() throws Exception;
 
-    int nextLen;
-
-    abstract void recycle(byte[] buf);
+    abstract void recycle(Chunk c);
 
     /** Stops decoding; reads the rest of the raw blob (for its digest) if that can be done. */
     abstract void abandon();
+
+    /** A plain tar is its own diffID: the blob digest serves, no second hash. */
+    boolean hashesDiffId() {
+      return decoder.compression != Compression.NONE;
+    }
+
+    /** Adds the chunk to the diffID unless that was done already; chunks come in order. */
+    final void diff(Chunk c) {
+      diffLock.lock();
+      try {
+        if (!c.diffDone) {
+          if (hashesDiffId()) {
+            diffId.update(c.buf, 0, c.len);
+          }
+          c.diffDone = true;
+        }
+      } finally {
+        diffLock.unlock();
+      }
+    }
+
+    private void process(Chunk c) throws IOException {
+      diff(c);
+      if (c.wholeBlocks() && !verity.partialBlockPending()) {
+        if (c.leavesClaimed.compareAndSet(false, true)) {
+          hasher.hash(c.buf, 0, c.len, c.leaves, 0);
+          c.leavesDone();
+        } else {
+          c.awaitLeaves(); // the decoding thread is on it
+        }
+        verity.appendLeaves(c.leaves, 0, c.len / VerityTreeBuilder.CONTRACT_BLOCK_SIZE);
+      } else {
+        verity.update(c.buf, 0, c.len);
+      }
+    }
 
     private boolean advance() throws IOException {
       if (failure != null) {
@@ -470,36 +560,34 @@ public final class LayerConverter {
         recycle(cur);
         cur = null;
       }
-      byte[] b;
+      Chunk c;
       try {
-        b = next();
+        c = next();
       } catch (Exception e) {
         failure = e;
         throw new FeedFailure(e);
       }
-      if (b == null) {
+      if (c == null) {
         ended = true;
         return false;
       }
       if (!discard) {
-        diffId.update(b, 0, nextLen);
-        verity.update(b, 0, nextLen);
+        process(c);
       }
-      cur = b;
+      cur = c;
       pos = 0;
-      len = nextLen;
+      len = c.len;
       return true;
     }
 
     @Override
     public int read() throws IOException {
-      if (pos >= len && !advance()) {
-        return -1;
+      while (pos >= len) {
+        if (!advance()) {
+          return -1;
+        }
       }
-      if (pos >= len) {
-        return read();
-      }
-      return cur[pos++] & 0xff;
+      return cur.buf[pos++] & 0xff;
     }
 
     @Override
@@ -514,9 +602,17 @@ public final class LayerConverter {
         }
       }
       int k = Math.min(n, len - pos);
-      System.arraycopy(cur, pos, b, off, k);
+      System.arraycopy(cur.buf, pos, b, off, k);
       pos += k;
       return k;
+    }
+
+    /** Hashes everything after what the parser read. */
+    void drain() throws IOException {
+      pos = len;
+      while (advance()) {
+        pos = len;
+      }
     }
 
     /** Decodes the rest without hashing it; returns the failure of the feed, if any. */
@@ -530,41 +626,31 @@ public final class LayerConverter {
       return failure;
     }
 
-    /** Hashes everything after what the parser read. */
-    void drain() throws IOException {
-      pos = len;
-      while (advance()) {
-        pos = len;
-      }
-    }
-
     @Override
     public void close() {}
   }
 
-  /** Single thread: decode straight into one buffer. */
+  /** Single thread: decode straight into one chunk. */
   private static final class DirectFeed extends Feed {
-    private final Decoder decoder;
-    private final byte[] buf;
+    private final Chunk chunk;
 
     DirectFeed(Decoder decoder, VerityTreeBuilder verity) {
-      super(verity);
-      this.decoder = decoder;
-      this.buf = new byte[decoder.bufferSize];
+      super(decoder, verity);
+      this.chunk = new Chunk(decoder.bufferSize, verity.leafEntrySize());
     }
 
     @Override
-    byte[] next() throws Exception {
-      int n = decoder.fill(buf);
+    Chunk next() throws Exception {
+      int n = decoder.fill(chunk.buf);
       if (n < 0) {
         return null;
       }
-      nextLen = n;
-      return buf;
+      chunk.reset(n);
+      return chunk;
     }
 
     @Override
-    void recycle(byte[] b) {}
+    void recycle(Chunk c) {}
 
     @Override
     void abandon() {
@@ -579,27 +665,33 @@ public final class LayerConverter {
     }
   }
 
-  /** Decoding on a second thread, handing full buffers over a bounded queue. */
+  /**
+   * Decoding on a second thread, handing full chunks over a bounded queue. When every chunk is
+   * full (the hashing and parsing side is behind), the decoding thread hashes queued chunks itself
+   * (their diffID in order, their verity leaves in any order) instead of waiting.
+   */
   private static final class ThreadedFeed extends Feed {
-    private static final byte[] END = new byte[0];
+    private static final Chunk END = new Chunk(0, 0);
 
-    private record Item(byte[] buf, int len, Throwable error) {}
+    private record Item(Chunk chunk, Throwable error) {}
 
-    private final Decoder decoder;
-    private final BlockingQueue<byte[]> free;
+    private final BlockingQueue<Chunk> free;
     private final BlockingQueue<Item> full;
+    /** Chunks handed over and not yet recycled, oldest first. */
+    private final ConcurrentLinkedDeque<Chunk> inflight = new ConcurrentLinkedDeque<>();
+    private final VerityTreeBuilder.LeafHasher helperHasher;
     private final Thread thread;
     private volatile boolean abandoned;
     private volatile boolean cancelled;
 
     ThreadedFeed(Decoder decoder, VerityTreeBuilder verity, int chunks) {
-      super(verity);
-      this.decoder = decoder;
+      super(decoder, verity);
       this.free = new ArrayBlockingQueue<>(chunks);
       this.full = new ArrayBlockingQueue<>(chunks + 1);
       for (int i = 0; i < chunks; i++) {
-        free.add(new byte[decoder.bufferSize]);
+        free.add(new Chunk(decoder.bufferSize, verity.leafEntrySize()));
       }
+      this.helperHasher = verity.leafHasher();
       this.thread = new Thread(this::produce, "layer-decode");
       thread.setDaemon(true);
       thread.start();
@@ -613,22 +705,28 @@ public final class LayerConverter {
             if (!decoder.source.failed) {
               decoder.source.drain();
             }
-            last = new Item(END, -1, null);
+            last = new Item(END, null);
             break;
           }
-          byte[] b = free.poll(100, TimeUnit.MILLISECONDS);
+          Chunk c = free.poll();
+          if (c == null && !help()) {
+            c = free.poll(100, TimeUnit.MILLISECONDS);
+          }
           if (cancelled) {
             return;
           }
-          if (b == null) {
+          if (c == null) {
             continue;
           }
-          int n = decoder.fill(b);
+          int n = decoder.fill(c.buf);
           if (n < 0) {
-            last = new Item(END, -1, null);
+            free.add(c);
+            last = new Item(END, null);
             break;
           }
-          if (!put(new Item(b, n, null))) {
+          c.reset(n);
+          inflight.add(c);
+          if (!put(new Item(c, null))) {
             return;
           }
         }
@@ -637,11 +735,35 @@ public final class LayerConverter {
         if (!decoder.source.failed) {
           decoder.source.drain();
         }
-        last = new Item(null, -1, e);
+        last = new Item(null, e);
       } finally {
         decoder.close();
       }
       put(last);
+    }
+
+    /** One unit of the other side's hashing work; false if there was none to take. */
+    private boolean help() {
+      if (diffLock.tryLock()) {
+        try {
+          for (Chunk c : inflight) {
+            if (!c.diffDone) {
+              diff(c);
+              return true;
+            }
+          }
+        } finally {
+          diffLock.unlock();
+        }
+      }
+      for (Chunk c : inflight) {
+        if (c.wholeBlocks() && c.leavesClaimed.compareAndSet(false, true)) {
+          helperHasher.hash(c.buf, 0, c.len, c.leaves, 0);
+          c.leavesDone();
+          return true;
+        }
+      }
+      return false;
     }
 
     private boolean put(Item item) {
@@ -658,33 +780,38 @@ public final class LayerConverter {
     }
 
     @Override
-    byte[] next() throws Exception {
+    Chunk next() throws Exception {
       Item item = full.take();
       if (item.error != null) {
         throw item.error instanceof Exception ex ? ex : new IOException(item.error);
       }
-      if (item.buf == END) {
-        return null;
-      }
-      nextLen = item.len;
-      return item.buf;
+      return item.chunk == END ? null : item.chunk;
     }
 
     @Override
-    void recycle(byte[] b) {
-      free.offer(b);
+    void recycle(Chunk c) {
+      // a chunk whose leaves the decoding thread claimed is only reused once they are written
+      if (c.leavesClaimed.get()) {
+        try {
+          c.awaitLeaves();
+        } catch (InterruptedIOException e) {
+          return; // dropped: the conversion is being abandoned
+        }
+      }
+      inflight.remove(c);
+      free.offer(c);
     }
 
     @Override
     void abandon() {
       abandoned = true;
-      // let the producer finish: hand its buffers back until it reports the end
+      // let the producer finish: hand its chunks back until it reports the end
       try {
         while (thread.isAlive() || !full.isEmpty()) {
           Item item = full.poll(100, TimeUnit.MILLISECONDS);
           if (item != null) {
-            if (item.buf != null && item.buf != END) {
-              free.offer(item.buf);
+            if (item.chunk != null && item.chunk != END) {
+              recycle(item.chunk);
             } else {
               break;
             }

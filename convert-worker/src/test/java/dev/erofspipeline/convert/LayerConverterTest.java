@@ -143,6 +143,26 @@ class LayerConverterTest {
   }
 
   @Test
+  void smallAlignedChunksShareTheHashingBetweenThreads() throws Exception {
+    // with two 4 KiB chunks the decoding thread is often ahead and hashes queued chunks itself
+    LayerConverter small =
+        new LayerConverter(
+            ConversionLimits.DEFAULT, new LayerConverter.Options(true, 4096, 2, 1 << 20, tmp));
+    for (String name : new String[] {"deb-tzdata", "edge-bigdirs", "gnutar-gnu"}) {
+      GoldenCases.Case c = golden(name);
+      byte[] tar = Files.readAllBytes(c.tar());
+      for (byte[] blob : List.of(tar, Files.readAllBytes(c.tarGz()), zstd(tar))) {
+        for (int i = 0; i < 3; i++) {
+          Output o = convert(small, blob, c.layerDigest(), false, c.diffId());
+          assertArrayEquals(Files.readAllBytes(c.verity()), o.tree(), name);
+          assertArrayEquals(Files.readAllBytes(c.erofs()), o.index(), name);
+          assertEquals(c.diffId(), o.result().diffId(), name);
+        }
+      }
+    }
+  }
+
+  @Test
   void multiMemberGzipIsOneStream() throws Exception {
     GoldenCases.Case c = golden("rand-3");
     byte[] tar = Files.readAllBytes(c.tar());
