@@ -34,9 +34,12 @@ public final class Backfill {
      * @param platforms     platform filters of the requests (empty: all)
      * @param pageSize      {@code ?n=} of catalog and tags pages (0: the registry's default)
      * @param checkpoint    checkpoint file (null: not resumable)
+     * @param since         only images whose config says they were {@code created} at or after this instant (null:
+     *                      all); costs a manifest and a config read per tag (an index: its first image manifest);
+     *                      an image without a readable {@code created} is queued
      */
     public record Options(String registry, List<String> repoGlobs, List<String> tagGlobs, double ratePerSecond,
-                          boolean force, List<String> platforms, int pageSize, Path checkpoint) {
+                          boolean force, List<String> platforms, int pageSize, Path checkpoint, Instant since) {
         public Options {
             Objects.requireNonNull(registry, "registry");
             repoGlobs = repoGlobs == null ? List.of() : List.copyOf(repoGlobs);
@@ -46,7 +49,8 @@ public final class Backfill {
 
         /** What a checkpoint must match to be resumed. */
         String scope() {
-            return registry + " repos=" + repoGlobs + " tags=" + tagGlobs + " force=" + force + " platforms=" + platforms;
+            return registry + " repos=" + repoGlobs + " tags=" + tagGlobs + " force=" + force + " platforms=" + platforms
+                    + (since == null ? "" : " since=" + since);
         }
     }
 
@@ -137,7 +141,7 @@ public final class Backfill {
                     break;
                 }
                 tagCount++;
-                if (!tags.matches(tag)) {
+                if (!tags.matches(tag) || !createdSince(repo, tag)) {
                     continue;
                 }
                 rate.acquire();
@@ -159,5 +163,44 @@ public final class Backfill {
         LOG.info("backfill of {}: {}/{} repositories ({} from the checkpoint), {} tags, {} requests{}",
                 options.registry(), done, all.size(), resumed, tagCount, sent, stop.get() ? ", stopped" : "");
         return new Result(all.size(), done, resumed, tagCount, sent, failed, stop.get());
+    }
+
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+
+    /** Whether the image at {@code repo:tag} was created at or after {@code since} (true when unknown). */
+    private boolean createdSince(String repo, String tag) throws InterruptedException {
+        if (options.since() == null) {
+            return true;
+        }
+        try {
+            rate.acquire();
+            dev.erofspipeline.registry.Manifest m = client.getManifest(repo, tag);
+            com.fasterxml.jackson.databind.JsonNode root = JSON.readTree(m.bytes());
+            if (dev.erofspipeline.schemas.MediaTypes.isImageIndex(m.mediaType())) {
+                String first = null;
+                for (com.fasterxml.jackson.databind.JsonNode e : root.path("manifests")) {
+                    if (dev.erofspipeline.schemas.MediaTypes.isImageManifest(e.path("mediaType").asText(null))
+                            && !"unknown".equals(e.path("platform").path("os").asText(""))) {
+                        first = e.path("digest").asText();
+                        break;
+                    }
+                }
+                if (first == null) {
+                    return true;
+                }
+                rate.acquire();
+                root = JSON.readTree(client.getManifest(repo, first).bytes());
+            }
+            String config = root.path("config").path("digest").asText(null);
+            if (config == null) {
+                return true;
+            }
+            rate.acquire();
+            String created = JSON.readTree(client.getBlob(repo, config)).path("created").asText(null);
+            return created == null || !java.time.OffsetDateTime.parse(created).toInstant().isBefore(options.since());
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("backfill: no creation time for {}:{} ({}), queued", repo, tag, e.toString());
+            return true;
+        }
     }
 }

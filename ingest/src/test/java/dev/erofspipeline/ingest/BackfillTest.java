@@ -40,7 +40,7 @@ class BackfillTest {
     }
 
     private static Backfill.Options options(List<String> repos, List<String> tags, Path checkpoint, double rate) {
-        return new Backfill.Options(REGISTRY.host(), repos, tags, rate, false, List.of(), 1, checkpoint);
+        return new Backfill.Options(REGISTRY.host(), repos, tags, rate, false, List.of(), 1, checkpoint, null);
     }
 
     private static List<String> refs(List<ImageRequest> rs) {
@@ -76,6 +76,19 @@ class BackfillTest {
         List<ImageRequest> latest = new ArrayList<>();
         new Backfill(client, options(List.of("**"), List.of("lat*"), null, 0), latest::add, null).run();
         assertEquals(List.of("app/single:latest"), refs(latest));
+    }
+
+    @Test
+    void sinceFiltersByTheImageConfigsCreationTime() throws Exception {
+        // the test images say they were created at the epoch
+        List<ImageRequest> none = new ArrayList<>();
+        new Backfill(client, new Backfill.Options(REGISTRY.host(), List.of("app/*"), List.of(), 0, false, List.of(), 0,
+                null, java.time.Instant.parse("2000-01-01T00:00:00Z")), none::add, null).run();
+        assertEquals(List.of(), refs(none));
+        List<ImageRequest> all = new ArrayList<>();
+        new Backfill(client, new Backfill.Options(REGISTRY.host(), List.of("app/*"), List.of(), 0, false, List.of(), 0,
+                null, java.time.Instant.parse("1969-12-31T00:00:00Z")), all::add, null).run();
+        assertEquals(4, all.size());
     }
 
     @Test

@@ -261,7 +261,7 @@ class IngestRouteTest {
              dev.erofspipeline.registry.RegistryClient client =
                      new dev.erofspipeline.registry.RegistryClient(REGISTRY.host(), images.options())) {
             Backfill.Result r = new Backfill(client, new Backfill.Options(REGISTRY.host(), List.of("app/**"), List.of(),
-                    0, false, List.of(), 2, null), new KafkaRequestSink(p, s.topics, V), null).run();
+                    0, false, List.of(), 2, null, null), new KafkaRequestSink(p, s.topics, V), null).run();
             assertEquals(4, r.requests());
             s.request(images.ref("app/multi:1"), false);
             s.request(images.ref("app/docker:1"), false);
