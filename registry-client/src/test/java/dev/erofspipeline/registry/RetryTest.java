@@ -1,5 +1,6 @@
 package dev.erofspipeline.registry;
 
+import dev.erofspipeline.testkit.FaultInjectingProxy;
 import dev.erofspipeline.testkit.RegistryFixture;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;

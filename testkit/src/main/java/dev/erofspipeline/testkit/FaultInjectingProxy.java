@@ -1,4 +1,4 @@
-package dev.erofspipeline.registry;
+package dev.erofspipeline.testkit;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
@@ -20,13 +20,14 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * A loopback HTTP proxy in front of the real registry: answers the queued faults (status, optional Retry-After) to the
- * next requests, then passes requests through. Sets X-Forwarded-Host so the registry's Location headers point here.
+ * A loopback HTTP proxy in front of a real registry: answers the queued faults (status, optional Retry-After) to the
+ * next requests, then passes requests through, optionally throttled. Sets X-Forwarded-Host so the registry's Location
+ * headers point here.
  */
-final class FaultInjectingProxy implements AutoCloseable {
+public final class FaultInjectingProxy implements AutoCloseable {
     /** An answer to inject; {@code method} null matches any request. */
-    record Fault(int status, String retryAfter, String method) {
-        Fault(int status, String retryAfter) {
+    public record Fault(int status, String retryAfter, String method) {
+        public Fault(int status, String retryAfter) {
             this(status, retryAfter, null);
         }
     }
@@ -41,8 +42,9 @@ final class FaultInjectingProxy implements AutoCloseable {
     private final ConcurrentLinkedQueue<Fault> faults = new ConcurrentLinkedQueue<>();
     private final AtomicInteger injected = new AtomicInteger();
     private final AtomicInteger passed = new AtomicInteger();
+    private volatile long bytesPerSecond;
 
-    FaultInjectingProxy(String upstreamHost) throws IOException {
+    public FaultInjectingProxy(String upstreamHost) throws IOException {
         this.upstreamHost = upstreamHost;
         this.server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 50);
         server.setExecutor(Executors.newFixedThreadPool(4));
@@ -50,20 +52,25 @@ final class FaultInjectingProxy implements AutoCloseable {
         server.start();
     }
 
-    String host() {
+    public String host() {
         return "127.0.0.1:" + server.getAddress().getPort();
     }
 
-    void inject(Fault... f) {
+    public void inject(Fault... f) {
         faults.addAll(List.of(f));
     }
 
-    int injected() {
+    public int injected() {
         return injected.get();
     }
 
-    int passed() {
+    public int passed() {
         return passed.get();
+    }
+
+    /** Slows every passed-through response body to about this rate; 0: full speed. */
+    public void throttle(long bytesPerSecond) {
+        this.bytesPerSecond = bytesPerSecond;
     }
 
     private void handle(HttpExchange ex) throws IOException {
@@ -125,8 +132,27 @@ final class FaultInjectingProxy implements AutoCloseable {
             } else {
                 ex.sendResponseHeaders(r.statusCode(), out.length);
                 try (OutputStream os = ex.getResponseBody()) {
-                    os.write(out);
+                    write(os, out);
                 }
+            }
+        }
+    }
+
+    private void write(OutputStream os, byte[] out) throws IOException {
+        long rate = bytesPerSecond;
+        if (rate <= 0) {
+            os.write(out);
+            return;
+        }
+        int slice = (int) Math.max(1, Math.min(out.length, rate / 10));
+        for (int off = 0; off < out.length; off += slice) {
+            os.write(out, off, Math.min(slice, out.length - off));
+            os.flush();
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("throttled response interrupted", e);
             }
         }
     }

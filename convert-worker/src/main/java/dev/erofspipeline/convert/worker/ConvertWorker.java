@@ -23,6 +23,8 @@ public final class ConvertWorker implements AutoCloseable {
    * @param shutdownTimeout how long a stop waits for layers in flight before abandoning them
    *     (uncommitted, so another worker takes them over)
    */
+  private static final long ABANDON_MARGIN_SECONDS = 5;
+
   public record Config(
       String brokers,
       Topics topics,
@@ -43,6 +45,7 @@ public final class ConvertWorker implements AutoCloseable {
   private final WorkerMetrics metrics;
   private final Map<String, RegistryTarget> registries = new ConcurrentHashMap<>();
   private final CamelContext camel = new DefaultCamelContext();
+  private LayerJobHandler handler;
 
   public ConvertWorker(Config config, MeterRegistry meters) {
     this.config = config;
@@ -55,7 +58,7 @@ public final class ConvertWorker implements AutoCloseable {
     boolean parallel = config.concurrency() < Runtime.getRuntime().availableProcessors();
     LayerConverter converter =
         new LayerConverter(config.limits(), LayerConverter.Options.DEFAULT.withParallel(parallel));
-    LayerJobHandler handler =
+    handler =
         new LayerJobHandler(
             new S3Staging(config.s3(), config.bucket(), config.s3Prefix(), config.partSize(), validator),
             registry -> registries.computeIfAbsent(registry, r -> Registries.open(r, config.registryOptions())),
@@ -63,7 +66,8 @@ public final class ConvertWorker implements AutoCloseable {
             config.retry(),
             metrics,
             config.converterVersion());
-    camel.getShutdownStrategy().setTimeout(Math.max(1, config.shutdownTimeout().toSeconds()));
+    // Camel waits a little longer than the grace period: abandoned jobs need a moment to unwind.
+    camel.getShutdownStrategy().setTimeout(config.shutdownTimeout().toSeconds() + ABANDON_MARGIN_SECONDS);
     camel.addRoutes(
         new WorkerRoute(
             new WorkerRoute.Settings(config.brokers(), config.groupId(), config.concurrency(), config.maxPollInterval()),
@@ -79,12 +83,31 @@ public final class ConvertWorker implements AutoCloseable {
     return metrics;
   }
 
-  /** Stops polling, lets layers in flight finish up to the shutdown timeout, closes registries. */
+  /**
+   * Stops polling, lets layers in flight finish for up to the shutdown timeout, then abandons the
+   * rest (uncommitted, nothing visible in S3) and closes the registries.
+   */
   @Override
   public void close() {
+    Thread abandoner =
+        new Thread(
+            () -> {
+              try {
+                Thread.sleep(config.shutdownTimeout().toMillis());
+                handler.abandonAll();
+              } catch (InterruptedException finishedInTime) {
+                // every layer in flight finished within the grace period
+              }
+            },
+            "convert-worker-abandon");
+    abandoner.setDaemon(true);
     try {
+      if (handler != null) {
+        abandoner.start();
+      }
       camel.stop();
     } finally {
+      abandoner.interrupt();
       for (RegistryTarget r : registries.values()) {
         r.close();
       }

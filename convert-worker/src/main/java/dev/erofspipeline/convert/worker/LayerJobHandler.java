@@ -11,6 +11,8 @@ import dev.erofspipeline.schemas.ResultDocument;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -19,7 +21,9 @@ import org.slf4j.LoggerFactory;
  * One layer job, start to finish, without Kafka: reuse a completed result from S3, or stream the
  * blob from its registry through the converter core into S3 and write {@code result.json} last.
  * Transient failures are retried per {@link RetryPolicy}; everything else becomes a {@link
- * JobFailedException} with a reason code, for the dead-letter topic.
+ * JobFailedException} with a reason code, for the dead-letter topic. After {@link #abandonAll()}
+ * (a shutdown whose grace period ran out) jobs in flight end in {@link JobAbandonedException}
+ * instead: neither a result nor a dead letter, so the job is delivered again elsewhere.
  */
 public final class LayerJobHandler {
   private static final Logger LOG = LoggerFactory.getLogger(LayerJobHandler.class);
@@ -30,6 +34,8 @@ public final class LayerJobHandler {
   private final RetryPolicy retry;
   private final WorkerMetrics metrics;
   private final String converterVersion;
+  private final Set<InputStream> openBlobs = ConcurrentHashMap.newKeySet();
+  private volatile boolean abandoning;
 
   /**
    * @param registries the registry (or OCI layout) a job's {@code registry} field names; the
@@ -64,9 +70,11 @@ public final class LayerJobHandler {
         ResultDocument result = convert(job, at);
         return new LayerResult(result, at, job.registry(), job.repository(), false, job.correlationId());
       } catch (InvalidLayerException e) {
+        abandonIfStopping(job, e);
         throw new JobFailedException(e.reason(), e.getMessage(), e, attempt);
       } catch (RegistryException e) {
         if (!e.isTransient()) {
+          abandonIfStopping(job, e);
           throw new JobFailedException(registryReason(e), e.getMessage(), e, attempt);
         }
         retryOrFail(job, attempt, e);
@@ -76,7 +84,29 @@ public final class LayerJobHandler {
     }
   }
 
+  /**
+   * Makes every job in flight give up without a result or a dead letter: closes their blob streams
+   * so they fail at once, and keeps anything from being committed to S3 after this call.
+   */
+  public void abandonAll() {
+    abandoning = true;
+    for (InputStream in : openBlobs) {
+      try {
+        in.close();
+      } catch (IOException ignored) {
+        // closing is only a way to wake the reader up
+      }
+    }
+  }
+
+  private void abandonIfStopping(LayerJob job, Exception cause) {
+    if (abandoning) {
+      throw new JobAbandonedException("conversion of " + job.layer().digest() + " abandoned at shutdown", cause);
+    }
+  }
+
   private void retryOrFail(LayerJob job, int attempt, IOException e) throws JobFailedException, InterruptedException {
+    abandonIfStopping(job, e);
     if (attempt >= retry.maxAttempts()) {
       throw new JobFailedException(
           "transient.exhausted",
@@ -95,20 +125,23 @@ public final class LayerJobHandler {
     RegistryTarget registry = registries.apply(job.registry());
     long started = System.nanoTime();
     metrics.started();
-    try (InputStream blob = new CountingInputStream(registry.openBlob(job.repository(), job.layer().digest()), metrics::bytesIn);
+    InputStream source = registry.openBlob(job.repository(), job.layer().digest());
+    openBlobs.add(source);
+    try (InputStream blob = new CountingInputStream(source, metrics::bytesIn);
         MultipartUploadOutputStream index = staging.openIndex(at);
         MultipartUploadOutputStream tree = staging.openTree(at)) {
-      ConversionResult r = converter.convert(blob, job.layer().digest(), true, job.diffId(), index, tree);
-      if (Thread.interrupted()) {
-        // shutting down: abandon before anything becomes visible; the job is not committed
-        throw new InterruptedException("conversion of " + job.layer().digest() + " abandoned");
+      if (abandoning) {
+        source.close();
       }
+      ConversionResult r = converter.convert(blob, job.layer().digest(), true, job.diffId(), index, tree);
+      abandonIfStopping(job, null); // nothing became visible yet: the uploads abort on close
       metrics.bytesOut(index.commit() + tree.commit());
       ResultDocument doc = toDocument(r, job);
       staging.putResult(at, doc);
       metrics.converted(System.nanoTime() - started);
       return doc;
     } finally {
+      openBlobs.remove(source);
       metrics.finished();
     }
   }

@@ -80,6 +80,8 @@ public final class WorkerRoute extends RouteBuilder {
       deadLetter(in, value, e, e.reasonCode(), 1, null);
     } catch (JobFailedException e) {
       deadLetter(in, value, e, e.reasonCode(), e.attempts(), job);
+    } catch (JobAbandonedException e) {
+      throw e; // shutting down: no record, no commit; the job goes to another worker
     } catch (RuntimeException e) {
       // a bug, not the input's fault; still recorded rather than retried forever
       LOG.error("layer job failed unexpectedly", e);

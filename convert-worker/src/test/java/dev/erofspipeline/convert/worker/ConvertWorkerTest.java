@@ -16,6 +16,7 @@ import dev.erofspipeline.schemas.LayerResult;
 import dev.erofspipeline.schemas.MediaTypes;
 import dev.erofspipeline.schemas.RecordValidator;
 import dev.erofspipeline.schemas.Topics;
+import dev.erofspipeline.testkit.FaultInjectingProxy;
 import dev.erofspipeline.testkit.KafkaFixture;
 import dev.erofspipeline.testkit.OciLayoutBuilder;
 import dev.erofspipeline.testkit.OciLayoutBuilder.Compression;
@@ -86,12 +87,21 @@ class ConvertWorkerTest {
     }
   }
 
-  private static Run startWorker(int concurrency) throws Exception {
+  private static Topics newTopics() {
     Topics topics = Topics.withPrefix("t" + UUID.randomUUID().toString().substring(0, 8) + ".");
     KAFKA.createTopic(topics.layerJobs(), 2);
     KAFKA.createTopic(topics.layerResults(), 1);
     KAFKA.createTopic(topics.deadLetters(), 1);
-    RegistryOptions registryOptions = RegistryOptions.builder().insecureHost(REGISTRY.host()).build();
+    return topics;
+  }
+
+  private static Run startWorker(int concurrency) throws Exception {
+    return startWorker(newTopics(), concurrency, Duration.ofSeconds(10), REGISTRY.host());
+  }
+
+  private static Run startWorker(Topics topics, int concurrency, Duration shutdownTimeout, String... insecureHosts)
+      throws Exception {
+    RegistryOptions registryOptions = RegistryOptions.builder().insecureHosts(List.of(insecureHosts)).build();
     ConvertWorker.Config config =
         new ConvertWorker.Config(
             KAFKA.bootstrapServers(),
@@ -99,7 +109,7 @@ class ConvertWorkerTest {
             "erofs-worker",
             concurrency,
             Duration.ofMinutes(5),
-            Duration.ofSeconds(10),
+            shutdownTimeout,
             S3.client(),
             S3.bucket(),
             topics.layerJobs(), // a prefix of its own per test: no result leaks between tests
@@ -244,5 +254,57 @@ class ConvertWorkerTest {
       LayerResult ok = V.read(LayerResult.class, read(t.layerResults(), 1).get(0).value());
       assertEquals(good.digest(), ok.result().layerDigest());
     }
+  }
+
+  @Test
+  void registryAnswering503And429BeforeSucceedingStillYieldsTheResult() throws Exception {
+    try (FaultInjectingProxy proxy = new FaultInjectingProxy(REGISTRY.host());
+        Run run = startWorker(newTopics(), 1, Duration.ofSeconds(10), REGISTRY.host(), proxy.host())) {
+      proxy.inject(
+          new FaultInjectingProxy.Fault(503, null),
+          new FaultInjectingProxy.Fault(429, "1"),
+          new FaultInjectingProxy.Fault(503, null));
+      Layer layer = imageB.layers().get(1);
+      send(run.topics(), job(proxy.host(), "test/b", layer));
+      LayerResult res = V.read(LayerResult.class, read(run.topics().layerResults(), 1).get(0).value());
+      assertEquals(layer.digest(), res.result().layerDigest());
+      assertEquals(3, proxy.injected(), "every injected fault was met and retried");
+    }
+  }
+
+  @Test
+  void aWorkerStoppedMidLayerLeavesNothingUnderTheFinalKeysAndTheJobCompletesOnRestart() throws Exception {
+    Layer layer = imageA.layers().get(1); // 1.2 MB of random data: slow enough when throttled
+    Topics topics = newTopics();
+    try (FaultInjectingProxy proxy = new FaultInjectingProxy(REGISTRY.host())) {
+      proxy.throttle(200_000);
+      Run first = startWorker(topics, 1, Duration.ofSeconds(1), proxy.host());
+      try {
+        send(topics, job(proxy.host(), "test/a", layer));
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (first.meters().get("erofs.worker.jobs.in.flight").gauge().value() < 1) {
+          assertTrue(System.nanoTime() < deadline, "the job never started");
+          Thread.sleep(20);
+        }
+      } finally {
+        first.close(); // mid-download: the layer is abandoned, its offset not committed
+      }
+      String folder = topics.layerJobs() + "/layers/sha256/" + layer.digest().substring(7) + "/";
+      assertEquals(List.of(), keysUnder(folder), "nothing may be visible under the final keys");
+
+      proxy.throttle(0);
+      try (Run second = startWorker(topics, 1, Duration.ofSeconds(10), proxy.host())) {
+        LayerResult res = V.read(LayerResult.class, read(topics.layerResults(), 1).get(0).value());
+        assertEquals(layer.digest(), res.result().layerDigest());
+        assertFalse(res.reused());
+        assertEquals(3, keysUnder(folder).size(), "index, tree and result.json");
+      }
+    }
+  }
+
+  private static List<String> keysUnder(String prefix) {
+    return S3.client().listObjectsV2(r -> r.bucket(S3.bucket()).prefix(prefix)).contents().stream()
+        .map(o -> o.key())
+        .toList();
   }
 }
