@@ -22,6 +22,8 @@ public final class IngestApplication implements AutoCloseable {
     private final IngestService service;
     private final IngestRoutes routes;
     private CamelContext camel;
+    private org.apache.kafka.clients.producer.KafkaProducer<String, byte[]> requestProducer;
+    private final java.util.List<AutoCloseable> extras = new java.util.ArrayList<>();
 
     /**
      * @param s3 the client for the staging bucket; null (or a null bucket in the config) turns the "already converted"
@@ -90,6 +92,45 @@ public final class IngestApplication implements AutoCloseable {
         return this;
     }
 
+    /**
+     * Starts the webhook endpoint on {@code bind}, queueing to this stage's image-requests topic; stopped by
+     * {@link #close()}.
+     */
+    public synchronized WebhookServer startWebhook(java.net.InetSocketAddress bind, String secret)
+            throws java.io.IOException {
+        WebhookServer w = new WebhookServer(bind, secret, requestProducer(), config.topics(), RecordValidator.defaults())
+                .start();
+        extras.add(w);
+        return w;
+    }
+
+    /** A backfill of {@code options.registry()} into this stage's image-requests topic (run it on any thread). */
+    public Backfill backfill(Backfill.Options options, java.util.function.Consumer<Backfill.Progress> progress) {
+        dev.erofspipeline.registry.RegistryClient client =
+                new dev.erofspipeline.registry.RegistryClient(options.registry(), config.registryOptions());
+        synchronized (this) {
+            extras.add(client::close);
+        }
+        return new Backfill(client, options,
+                new KafkaRequestSink(requestProducer(), config.topics(), RecordValidator.defaults()), progress);
+    }
+
+    /** The producer of image requests (acks=all, idempotent), made on first use. */
+    private synchronized org.apache.kafka.clients.producer.KafkaProducer<String, byte[]> requestProducer() {
+        if (requestProducer == null) {
+            java.util.Map<String, Object> p = new java.util.HashMap<>();
+            p.put(org.apache.kafka.clients.producer.ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
+            p.put(org.apache.kafka.clients.producer.ProducerConfig.ACKS_CONFIG, "all");
+            p.put(org.apache.kafka.clients.producer.ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+            p.put(org.apache.kafka.clients.producer.ProducerConfig.LINGER_MS_CONFIG, 0);
+            p.put(org.apache.kafka.clients.producer.ProducerConfig.CLIENT_ID_CONFIG, "erofs-ingest-requests");
+            requestProducer = new org.apache.kafka.clients.producer.KafkaProducer<>(p,
+                    new org.apache.kafka.common.serialization.StringSerializer(),
+                    new org.apache.kafka.common.serialization.ByteArraySerializer());
+        }
+        return requestProducer;
+    }
+
     public synchronized CamelContext camel() {
         return camel;
     }
@@ -104,6 +145,18 @@ public final class IngestApplication implements AutoCloseable {
             LOG.warn("stopping the ingest route failed: {}", e.toString());
         } finally {
             camel = null;
+            for (AutoCloseable c : extras) {
+                try {
+                    c.close();
+                } catch (Exception e) {
+                    LOG.warn("closing {} failed: {}", c, e.toString());
+                }
+            }
+            extras.clear();
+            if (requestProducer != null) {
+                requestProducer.close(java.time.Duration.ofSeconds(5));
+                requestProducer = null;
+            }
             targets.close();
         }
     }

@@ -293,4 +293,26 @@ class IngestRouteTest {
             assertTrue(calls.get() > 4);
         }
     }
+
+    @Test
+    void aPushNotificationThroughTheApplicationsWebhookBecomesAnImageRecord() throws Exception {
+        try (Stage s = new Stage()) {
+            String secret = "route-test-secret-0123456789";
+            WebhookServer hook = s.app.startWebhook(new java.net.InetSocketAddress("127.0.0.1", 0), secret);
+            String envelope = "{\"events\":[{\"id\":\"ev-1\",\"action\":\"push\",\"target\":{\"mediaType\":\""
+                    + dev.erofspipeline.schemas.MediaTypes.OCI_MANIFEST + "\",\"digest\":\"" + images.single.digest()
+                    + "\",\"repository\":\"app/single\",\"tag\":\"1\",\"url\":\"http://" + REGISTRY.host()
+                    + "/v2/app/single/manifests/" + images.single.digest() + "\"},\"request\":{\"host\":\""
+                    + REGISTRY.host() + "\"}}]}";
+            java.net.http.HttpResponse<String> r = java.net.http.HttpClient.newHttpClient().send(
+                    java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + hook.port()
+                            + WebhookServer.DISTRIBUTION_PATH)).header("Authorization", "Bearer " + secret)
+                            .POST(java.net.http.HttpRequest.BodyPublishers.ofString(envelope)).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, r.statusCode(), r.body());
+            List<ImageRecord> recs = values(s.await(s.topics.images(), 1), ImageRecord.class);
+            assertEquals(images.single.digest(), recs.get(0).key());
+            assertEquals(REGISTRY.host() + "/app/single:1@" + images.single.digest(), recs.get(0).reference());
+        }
+    }
 }
