@@ -12,13 +12,13 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /** Runs the openssl command line (tests use it as the reference implementation). */
-final class OpenSsl {
+public final class OpenSsl {
 
-  record Result(int exitCode, String stdout, String stderr) {}
+  public record Result(int exitCode, String stdout, String stderr) {}
 
   private OpenSsl() {}
 
-  static Result run(Path dir, Map<String, String> env, String... args) throws IOException, InterruptedException {
+  public static Result run(Path dir, Map<String, String> env, String... args) throws IOException, InterruptedException {
     List<String> cmd = new ArrayList<>();
     cmd.add("openssl");
     cmd.addAll(List.of(args));
@@ -40,11 +40,11 @@ final class OpenSsl {
   }
 
   /** Runs openssl and fails the test if it does not exit 0. */
-  static Result ok(Path dir, String... args) throws IOException, InterruptedException {
+  public static Result ok(Path dir, String... args) throws IOException, InterruptedException {
     return ok(dir, Map.of(), args);
   }
 
-  static Result ok(Path dir, Map<String, String> env, String... args) throws IOException, InterruptedException {
+  public static Result ok(Path dir, Map<String, String> env, String... args) throws IOException, InterruptedException {
     Result r = run(dir, env, args);
     if (r.exitCode() != 0) {
       fail("openssl " + String.join(" ", args) + " exited " + r.exitCode() + ": " + r.stderr());

@@ -36,20 +36,20 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
  * code-signing leaf under each, a leaf without the Code Signing EKU, an untrusted CA and its leaf,
  * an expired leaf, a 1024-bit RSA and an EC key with certificates.
  */
-final class TestPki {
+public final class TestPki {
 
   static final Instant NOW = Instant.now();
   private static final AtomicLong SERIAL = new AtomicLong(0x1000);
   private static TestPki instance;
 
-  final KeyPair caKey = rsa(2048);
-  final X509Certificate ca = cert("CN=Test Root CA,O=erofs-pipeline tests", caKey.getPublic(), null, caKey, true, null,
+  public final KeyPair caKey = rsa(2048);
+  public final X509Certificate ca = cert("CN=Test Root CA,O=erofs-pipeline tests", caKey.getPublic(), null, caKey, true, null,
       NOW.minus(Duration.ofDays(1)), NOW.plus(Duration.ofDays(3650)));
   final KeyPair interKey = rsa(2048);
   final X509Certificate inter = cert("CN=Test Intermediate CA", interKey.getPublic(), ca, caKey, true, null,
       NOW.minus(Duration.ofDays(1)), NOW.plus(Duration.ofDays(365)));
-  final KeyPair leafKey = rsa(2048);
-  final X509Certificate leaf = cert("CN=Layer Signer,O=erofs-pipeline tests", leafKey.getPublic(), ca, caKey, false,
+  public final KeyPair leafKey = rsa(2048);
+  public final X509Certificate leaf = cert("CN=Layer Signer,O=erofs-pipeline tests", leafKey.getPublic(), ca, caKey, false,
       KeyPurposeId.id_kp_codeSigning, NOW.minus(Duration.ofDays(1)), NOW.plus(Duration.ofDays(30)));
   final KeyPair leaf2Key = rsa(3072);
   final X509Certificate leafUnderInter = cert("CN=Layer Signer Two", leaf2Key.getPublic(), inter, interKey, false,
@@ -58,11 +58,11 @@ final class TestPki {
       KeyPurposeId.id_kp_serverAuth, NOW.minus(Duration.ofDays(1)), NOW.plus(Duration.ofDays(30)));
   final X509Certificate expiredLeaf = cert("CN=Expired Signer", leafKey.getPublic(), ca, caKey, false,
       KeyPurposeId.id_kp_codeSigning, NOW.minus(Duration.ofDays(60)), NOW.minus(Duration.ofDays(30)));
-  final KeyPair otherCaKey = rsa(2048);
-  final X509Certificate otherCa = cert("CN=Test Root CA,O=erofs-pipeline tests", otherCaKey.getPublic(), null, otherCaKey,
+  public final KeyPair otherCaKey = rsa(2048);
+  public final X509Certificate otherCa = cert("CN=Test Root CA,O=erofs-pipeline tests", otherCaKey.getPublic(), null, otherCaKey,
       true, null, NOW.minus(Duration.ofDays(1)), NOW.plus(Duration.ofDays(3650)));
-  final KeyPair otherLeafKey = rsa(2048);
-  final X509Certificate otherLeaf = cert("CN=Layer Signer,O=erofs-pipeline tests", otherLeafKey.getPublic(), otherCa,
+  public final KeyPair otherLeafKey = rsa(2048);
+  public final X509Certificate otherLeaf = cert("CN=Layer Signer,O=erofs-pipeline tests", otherLeafKey.getPublic(), otherCa,
       otherCaKey, false, KeyPurposeId.id_kp_codeSigning, NOW.minus(Duration.ofDays(1)), NOW.plus(Duration.ofDays(30)));
   final KeyPair weakKey = rsa(1024);
   final X509Certificate weakLeaf = cert("CN=Weak Signer", weakKey.getPublic(), ca, caKey, false,
@@ -73,7 +73,7 @@ final class TestPki {
 
   private TestPki() {}
 
-  static synchronized TestPki get() {
+  public static synchronized TestPki get() {
     if (instance == null) {
       instance = new TestPki();
     }
@@ -131,7 +131,7 @@ final class TestPki {
   }
 
   /** PEM text of the objects (certificates; private keys as unencrypted PKCS#8). */
-  static String pem(Object... objects) {
+  public static String pem(Object... objects) {
     StringWriter w = new StringWriter();
     try (JcaPEMWriter pw = new JcaPEMWriter(w)) {
       for (Object o : objects) {
@@ -144,7 +144,7 @@ final class TestPki {
     return w.toString();
   }
 
-  static Path write(Path dir, String name, Object... objects) throws IOException {
+  public static Path write(Path dir, String name, Object... objects) throws IOException {
     Path p = dir.resolve(name);
     Files.writeString(p, pem(objects), StandardCharsets.US_ASCII);
     return p;

@@ -1,0 +1,15 @@
+package dev.erofspipeline.publish;
+
+import dev.erofspipeline.registry.BlobSource;
+import dev.erofspipeline.schemas.LayerResult;
+import java.io.IOException;
+
+/** Where the staged tar index and hash tree of a layer result are read from (S3 in production). */
+public interface ArtifactSource {
+
+  /** The tar index ({@code index.erofs}); digest and size come from the result document. */
+  BlobSource index(LayerResult result) throws IOException;
+
+  /** The hash device ({@code tree.verity}); digest and size come from the result document. */
+  BlobSource tree(LayerResult result) throws IOException;
+}
