@@ -161,6 +161,7 @@ class IngestRouteTest {
             List<ImageRecord> recs = values(s.await(s.topics.images(), 7), ImageRecord.class);
             assertEquals(7, recs.size());
             assertEquals(7, s.await(s.topics.status(), 7).size());
+            s.await(s.topics.layerJobs(), images.allImageLayers().size());
             s.pollOnce(Duration.ofMillis(500));
             List<ConsumerRecord<byte[], byte[]>> jobRecords = s.records(s.topics.layerJobs());
             List<LayerJob> jobs = values(jobRecords, LayerJob.class);
@@ -266,6 +267,7 @@ class IngestRouteTest {
             s.request(images.ref("app/multi:1"), false);
             s.request(images.ref("app/docker:1"), false);
             assertEquals(8, s.await(s.topics.images(), 8).size());
+            s.await(s.topics.layerJobs(), images.allImageLayers().size());
             s.pollOnce(Duration.ofMillis(500));
             List<LayerJob> jobs = values(s.records(s.topics.layerJobs()), LayerJob.class);
             assertEquals(images.allImageLayers(), jobs.stream().map(j -> j.layer().digest())
@@ -287,6 +289,7 @@ class IngestRouteTest {
         try (Stage s = new Stage(flaky)) {
             s.request(images.ref("app/multi:1"), false);
             assertEquals(2, s.await(s.topics.images(), 2).size());
+            s.await(s.topics.layerJobs(), 3);
             s.pollOnce(Duration.ofMillis(500));
             assertEquals(3, s.records(s.topics.layerJobs()).size(), "each layer once, after the retries");
             assertTrue(s.records(s.topics.deadLetters()).isEmpty());

@@ -74,10 +74,21 @@ class WebhookServerTest {
         return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
     }
 
-    private static ImageRequest nextRequest() throws Exception {
-        List<ConsumerRecord<byte[], byte[]>> got = KafkaFixture.poll(requests, 1, Duration.ofSeconds(30));
-        assertEquals(1, got.size(), "one image request queued");
-        return V.read(ImageRequest.class, got.get(0).value());
+    /**
+     * The first queued request matching {@code wanted}; others are skipped (the registry may notify again when an
+     * answer was slow, and tests share the topic).
+     */
+    private static ImageRequest awaitRequest(java.util.function.Predicate<ImageRequest> wanted) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (System.nanoTime() < deadline) {
+            for (ConsumerRecord<byte[], byte[]> r : requests.poll(Duration.ofMillis(100))) {
+                ImageRequest q = V.read(ImageRequest.class, r.value());
+                if (wanted.test(q)) {
+                    return q;
+                }
+            }
+        }
+        throw new AssertionError("no matching image request was queued");
     }
 
     @Test
@@ -110,7 +121,9 @@ class WebhookServerTest {
         JsonNode answer = new ObjectMapper().readTree(ignored.body());
         assertEquals(0, answer.get("accepted").size());
         assertEquals(2, answer.get("ignored").size());
-        assertTrue(KafkaFixture.poll(requests, 1, Duration.ofMillis(300)).isEmpty());
+        for (ConsumerRecord<byte[], byte[]> rec : KafkaFixture.poll(requests, 1, Duration.ofMillis(300))) {
+            assertTrue(!V.read(ImageRequest.class, rec.value()).reference().contains("/x/y"), "an ignored event was queued");
+        }
     }
 
     @Test
@@ -123,7 +136,8 @@ class WebhookServerTest {
         String basic = "Basic " + Base64.getEncoder().encodeToString(("harbor:" + SECRET).getBytes(StandardCharsets.UTF_8));
         HttpResponse<String> r = post(WebhookServer.HARBOR_PATH, basic, body);
         assertEquals(200, r.statusCode(), r.body());
-        assertEquals("harbor.example.com/library/nginx:v1@" + digest, nextRequest().reference());
+        assertEquals("harbor.example.com/library/nginx:v1@" + digest,
+                awaitRequest(q -> q.reference().startsWith("harbor.example.com/")).reference());
     }
 
     @Test
@@ -133,7 +147,7 @@ class WebhookServerTest {
         try (RegistryFixture registry = RegistryFixture.process().withNotificationEndpoint("erofs", hook)) {
             registry.start();
             String pushed = registry.seed(images.layoutDir, "multi", "hooked/multi:7");
-            ImageRequest req = nextRequest();
+            ImageRequest req = awaitRequest(q -> q.reference().contains("/hooked/multi:7"));
             assertEquals(registry.host() + "/hooked/multi:7@" + pushed, req.reference());
             assertTrue(req.correlationId().startsWith("webhook-"));
             // and it resolves to the two platform images
