@@ -89,7 +89,7 @@ public final class ImageResolver {
         }
         RegistryTarget target = targets.open(ref);
         PERMITS.set(() -> targets.permit(ref));
-        String registry = ref.isLayout() ? "oci:" + ref.layoutDir() : ref.registry();
+        String registry = ref.isLayout() ? "oci:" + ref.layoutDir().toAbsolutePath().normalize() : ref.registry();
         String repository = ref.isLayout() ? layoutName(ref) : ref.repository();
         String repoArg = ref.isLayout() ? null : ref.repository();
         try {
