@@ -16,6 +16,7 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
+import java.util.Iterator;
 import java.util.Objects;
 import java.util.UUID;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -62,7 +63,7 @@ public final class LayerConverter {
   public record Options(
       boolean parallel, int chunkSize, int chunks, long verityMemoryBound, Path tempDir) {
     public static final Options DEFAULT =
-        new Options(true, 1 << 20, 8, VerityTreeBuilder.DEFAULT_MEMORY_BOUND, null);
+        new Options(true, 256 << 10, 16, VerityTreeBuilder.DEFAULT_MEMORY_BOUND, null);
 
     public Options {
       if (chunkSize < 512 || chunks < 2) {
@@ -742,8 +743,20 @@ public final class LayerConverter {
       put(last);
     }
 
-    /** One unit of the other side's hashing work; false if there was none to take. */
+    /**
+     * One unit of the other side's hashing work; false if there was none to take. Verity leaves
+     * first, of the newest chunk (the one the parsing side will reach last, so that it does not
+     * wait for them); then the diffID, which has to go in order.
+     */
     private boolean help() {
+      for (Iterator<Chunk> it = inflight.descendingIterator(); it.hasNext(); ) {
+        Chunk c = it.next();
+        if (c.wholeBlocks() && c.leavesClaimed.compareAndSet(false, true)) {
+          helperHasher.hash(c.buf, 0, c.len, c.leaves, 0);
+          c.leavesDone();
+          return true;
+        }
+      }
       if (diffLock.tryLock()) {
         try {
           for (Chunk c : inflight) {
@@ -754,13 +767,6 @@ public final class LayerConverter {
           }
         } finally {
           diffLock.unlock();
-        }
-      }
-      for (Chunk c : inflight) {
-        if (c.wholeBlocks() && c.leavesClaimed.compareAndSet(false, true)) {
-          helperHasher.hash(c.buf, 0, c.len, c.leaves, 0);
-          c.leavesDone();
-          return true;
         }
       }
       return false;
