@@ -183,13 +183,18 @@ public final class LayerConverter {
   /**
    * The exception to throw after a failure while parsing or feeding: a failure of the feed itself
    * (decompression, limit, source), even one found after the parser failed, wins over what the
-   * parser made of it; then, if the blob can be
-   * read to its end and its digest is not {@code layerDigest} (null: not checked), the mismatch is
-   * the reason.
+   * parser made of it; then, if the blob can be read to its end and its digest is not {@code
+   * layerDigest} (null: not checked), the mismatch is the reason. An interrupt ends at once.
    */
   private static InvalidLayerException failure(
       Feed feed, Source source, String layerDigest, Exception e) throws IOException {
     Throwable cause = feed.failure != null ? feed.failure : e;
+    if (cause instanceof InterruptedException || cause instanceof InterruptedIOException) {
+      Thread.currentThread().interrupt();
+      InterruptedIOException ie = new InterruptedIOException("layer conversion interrupted");
+      ie.initCause(cause);
+      throw ie;
+    }
     if (feed.failure == null && e instanceof InvalidLayerException) {
       // the parser gave up; if the stream itself is corrupt (a zstd or gzip checksum further on),
       // that is the better reason
@@ -833,7 +838,9 @@ public final class LayerConverter {
     public void close() {
       cancelled = true;
       try {
-        thread.join();
+        // normally it has finished; if it is blocked reading the blob it ends when that read does
+        // (it owns the decoder and frees it itself)
+        thread.join(10_000);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }

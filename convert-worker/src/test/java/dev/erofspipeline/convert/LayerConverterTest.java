@@ -324,6 +324,59 @@ class LayerConverterTest {
   }
 
   @Test
+  void anInterruptEndsTheConversionPromptly() throws Exception {
+    GoldenCases.Case c = golden("deb-tzdata");
+    byte[] blob = Files.readAllBytes(c.tar());
+    for (LayerConverter conv : List.of(PARALLEL, DIRECT)) {
+      InputStream slow =
+          new InputStream() {
+            int pos;
+
+            @Override
+            public int read() {
+              throw new UnsupportedOperationException();
+            }
+
+            @Override
+            public int read(byte[] b, int off, int len) throws IOException {
+              try {
+                Thread.sleep(20);
+              } catch (InterruptedException e) {
+                throw new java.io.InterruptedIOException("interrupted");
+              }
+              if (pos == blob.length) {
+                return -1;
+              }
+              int n = Math.min(len, Math.min(512, blob.length - pos));
+              System.arraycopy(blob, pos, b, off, n);
+              pos += n;
+              return n;
+            }
+          };
+      java.util.concurrent.atomic.AtomicReference<Throwable> thrown =
+          new java.util.concurrent.atomic.AtomicReference<>();
+      Thread t =
+          new Thread(
+              () -> {
+                try {
+                  conv.convert(slow, c.layerDigest(), false, null,
+                      new ByteArrayOutputStream(), new ByteArrayOutputStream());
+                } catch (Throwable e) {
+                  thrown.set(e);
+                }
+              });
+      t.start();
+      Thread.sleep(300);
+      long t0 = System.nanoTime();
+      t.interrupt();
+      t.join(5000);
+      assertTrue(!t.isAlive(), "still converting after an interrupt");
+      assertTrue((System.nanoTime() - t0) / 1e9 < 3, "slow to stop");
+      assertTrue(thrown.get() instanceof java.io.InterruptedIOException, String.valueOf(thrown.get()));
+    }
+  }
+
+  @Test
   void veritysetupVerifiesOurTreeAndCatchesAFlippedByte() throws Exception {
     GoldenCases.Case c = golden("gnutar-pax-xattrs");
     Output o = convert(PARALLEL, Files.readAllBytes(c.tarGz()), c.layerDigest(), true, null);
