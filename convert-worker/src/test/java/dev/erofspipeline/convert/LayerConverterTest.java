@@ -388,14 +388,14 @@ class LayerConverterTest {
     Files.write(data, device);
     Files.write(tree, o.tree());
     String root = o.result().rootHash();
-    VeritySetup.Result ok = VeritySetup.exec("verify", data.toString(), tree.toString(), root);
-    assertEquals(0, ok.exitCode(), ok.output());
+    Processes.Result ok = VeritySetup.exec("verify", data.toString(), tree.toString(), root);
+    assertEquals(0, ok.code(), ok.out());
     for (int at : new int[] {100, o.index().length + 700, device.length - 1}) {
       byte[] bad = device.clone();
       bad[at] ^= 1;
       Files.write(data, bad);
-      VeritySetup.Result ko = VeritySetup.exec("verify", data.toString(), tree.toString(), root);
-      assertNotEquals(0, ko.exitCode(), "flipped byte at " + at + " went unnoticed");
+      Processes.Result ko = VeritySetup.exec("verify", data.toString(), tree.toString(), root);
+      assertNotEquals(0, ko.code(), "flipped byte at " + at + " went unnoticed");
     }
   }
 }

@@ -9,6 +9,7 @@ import dev.erofspipeline.convert.ConversionResult;
 import dev.erofspipeline.convert.GoldenCases;
 import dev.erofspipeline.convert.InvalidLayerException;
 import dev.erofspipeline.convert.LayerConverter;
+import dev.erofspipeline.convert.Processes;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -31,7 +32,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -56,7 +56,7 @@ class KernelMountTest {
   @BeforeAll
   static void needsRootAndLoopDevices() throws Exception {
     String why = null;
-    if (!"0".equals(run("id", "-u").strip())) {
+    if (!"0".equals(exec("id", "-u").out().strip())) {
       why = "not running as root";
     } else if (!Files.exists(Path.of("/dev/loop-control"))) {
       why = "no /dev/loop-control (loop devices unavailable)";
@@ -69,9 +69,9 @@ class KernelMountTest {
         o.write(Files.readAllBytes(c.tar()));
       }
       Path mnt = Files.createDirectories(tmp.resolve("probe"));
-      Proc r = exec("mount", "-t", "erofs", "-o", "loop,ro", data.toString(), mnt.toString());
-      if (r.code != 0) {
-        why = "cannot mount an EROFS image over a loop device: " + r.out.strip();
+      Processes.Result r = exec("mount", "-t", "erofs", "-o", "loop,ro", data.toString(), mnt.toString());
+      if (r.code() != 0) {
+        why = "cannot mount an EROFS image over a loop device: " + r.out().strip();
       } else {
         exec("umount", mnt.toString());
       }
@@ -98,8 +98,8 @@ class KernelMountTest {
   void randomTarsMountAsTheyDescribe() throws Exception {
     Path dir = Files.createDirectories(tmp.resolve("gen"));
     String gen = GoldenCases.sharedDir().resolve("tools/gen_tars.py").toString();
-    Proc g = exec("python3", gen, "--seed", "" + FIRST_SEED, "--count", "" + RANDOM_TARS, "--out", dir.toString());
-    assertEquals(0, g.code, g.out);
+    Processes.Result g = exec("python3", gen, "--seed", "" + FIRST_SEED, "--count", "" + RANDOM_TARS, "--out", dir.toString());
+    assertEquals(0, g.code(), g.out());
     List<String> problems = new ArrayList<>();
     for (int s = FIRST_SEED; s < FIRST_SEED + RANDOM_TARS; s++) {
       Path t = dir.resolve("rand-" + s + ".tar");
@@ -129,18 +129,18 @@ class KernelMountTest {
       o.write(tar);
     }
     Path mnt = Files.createDirectories(tmp.resolve("mnt"));
-    Proc m = exec("mount", "-t", "erofs", "-o", "loop,ro", data.toString(), mnt.toString());
-    if (m.code != 0) {
-      problems.add(name + ": mount failed: " + m.out.strip());
+    Processes.Result m = exec("mount", "-t", "erofs", "-o", "loop,ro", data.toString(), mnt.toString());
+    if (m.code() != 0) {
+      problems.add(name + ": mount failed: " + m.out().strip());
       return;
     }
     int before = problems.size();
     try {
       compare(name, TarModel.of(tar), mnt, tar, problems);
     } finally {
-      Proc u = exec("umount", mnt.toString());
-      if (u.code != 0) {
-        problems.add(name + ": umount failed: " + u.out.strip());
+      Processes.Result u = exec("umount", mnt.toString());
+      if (u.code() != 0) {
+        problems.add(name + ": umount failed: " + u.out().strip());
       }
       Files.delete(data);
     }
@@ -299,11 +299,11 @@ class KernelMountTest {
 
   /** Every xattr of the mounted tree, by relative path, from one {@code getfattr -R} run. */
   private static Map<String, Map<String, byte[]>> getfattr(Path mnt) throws Exception {
-    Proc r = exec("getfattr", "-R", "-h", "-d", "-m", "-", "-e", "hex", "--absolute-names", mnt.toString());
+    Processes.Result r = exec("getfattr", "-R", "-h", "-d", "-m", "-", "-e", "hex", "--absolute-names", mnt.toString());
     Map<String, Map<String, byte[]>> out = new HashMap<>();
     String prefix = mnt.toString();
     Map<String, byte[]> cur = null;
-    for (String line : r.out.split("\n")) {
+    for (String line : r.out().split("\n")) {
       if (line.startsWith("# file: ")) {
         String path = unescape(line.substring("# file: ".length()));
         String rel = path.equals(prefix) ? "" : path.substring(prefix.length() + 1);
@@ -357,19 +357,7 @@ class KernelMountTest {
     return true;
   }
 
-  private record Proc(int code, String out) {}
-
-  private static Proc exec(String... cmd) throws IOException, InterruptedException {
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    byte[] out = p.getInputStream().readAllBytes();
-    if (!p.waitFor(120, TimeUnit.SECONDS)) {
-      p.destroyForcibly();
-      throw new IOException("timed out: " + String.join(" ", cmd));
-    }
-    return new Proc(p.exitValue(), new String(out, StandardCharsets.UTF_8));
-  }
-
-  private static String run(String... cmd) throws IOException, InterruptedException {
-    return exec(cmd).out;
+  private static Processes.Result exec(String... cmd) throws IOException, InterruptedException {
+    return Processes.exec(cmd);
   }
 }

@@ -1,7 +1,7 @@
 package dev.erofspipeline.convert.verity;
 
+import dev.erofspipeline.convert.Processes;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -13,21 +13,17 @@ public final class VeritySetup {
 
   /** Runs veritysetup, returns its output; throws if it exits non-zero. */
   public static String run(String... args) throws IOException, InterruptedException {
-    Result r = exec(args);
-    if (r.exitCode() != 0) {
-      throw new IOException("veritysetup " + String.join(" ", args) + " exited " + r.exitCode() + ": " + r.output());
+    Processes.Result r = exec(args);
+    if (r.code() != 0) {
+      throw new IOException("veritysetup " + String.join(" ", args) + " exited " + r.code() + ": " + r.out());
     }
-    return r.output();
+    return r.out();
   }
 
-  public record Result(int exitCode, String output) {}
-
-  public static Result exec(String... args) throws IOException, InterruptedException {
+  public static Processes.Result exec(String... args) throws IOException, InterruptedException {
     List<String> cmd = new ArrayList<>();
     cmd.add(BINARY);
     cmd.addAll(List.of(args));
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    return new Result(p.waitFor(), out);
+    return Processes.exec(cmd.toArray(String[]::new));
   }
 }
