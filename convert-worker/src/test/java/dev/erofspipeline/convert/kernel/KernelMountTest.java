@@ -331,8 +331,7 @@ class KernelMountTest {
     ByteArrayOutputStream b = new ByteArrayOutputStream();
     byte[] raw = s.getBytes(StandardCharsets.UTF_8);
     for (int i = 0; i < raw.length; i++) {
-      if (raw[i] == '\\' && i + 3 < raw.length + 0 && i + 3 <= raw.length - 1 + 1
-          && isOctal(raw, i + 1)) {
+      if (raw[i] == '\\' && isOctal(raw, i + 1)) {
         b.write(Integer.parseInt(new String(raw, i + 1, 3, StandardCharsets.US_ASCII), 8));
         i += 3;
       } else if (raw[i] == '\\' && i + 1 < raw.length && raw[i + 1] == '\\') {
