@@ -1,0 +1,124 @@
+package dev.erofspipeline.publish.route;
+
+import dev.erofspipeline.schemas.DeadLetter;
+import dev.erofspipeline.schemas.ImageRecord;
+import dev.erofspipeline.schemas.LayerResult;
+import dev.erofspipeline.schemas.RecordValidator;
+import dev.erofspipeline.schemas.SchemaViolationException;
+import dev.erofspipeline.schemas.Topics;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.camel.Exchange;
+import org.apache.camel.Message;
+import org.apache.camel.builder.RouteBuilder;
+import org.apache.camel.component.kafka.KafkaConstants;
+import org.apache.camel.component.kafka.ManualCommit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The publish stage's data flow: {@code erofs.images} (keyed by subject digest) and {@code
+ * erofs.layer-results} (keyed by layer digest) in; {@code erofs.status} records and {@code
+ * erofs.dead-letters} out; an input's offset is committed only after its outputs are acknowledged. A
+ * timer retries images still waiting (results seen by another process, transient registry failures).
+ * An unreadable record is dead-lettered and committed; a failure to reach S3 stops the partition at
+ * that record ({@code breakOnFirstError}) so it is read again.
+ */
+public final class PublishRoute extends RouteBuilder {
+  private static final Logger LOG = LoggerFactory.getLogger(PublishRoute.class);
+
+  /** Kafka connection, consumer group and the retry period of waiting images. */
+  public record Settings(String brokers, String groupId, Duration retryPeriod) {}
+
+  private record Out(String topic, String key, byte[] value) {}
+
+  private final Settings settings;
+  private final Topics topics;
+  private final RecordValidator validator;
+  private final PublishService service;
+
+  public PublishRoute(Settings settings, Topics topics, RecordValidator validator, PublishService service) {
+    this.settings = settings;
+    this.topics = topics;
+    this.validator = validator;
+    this.service = service;
+  }
+
+  private String consumer(String topic) {
+    return "kafka:" + topic + "?brokers=" + settings.brokers() + "&groupId=" + settings.groupId()
+        + "&autoOffsetReset=earliest&autoCommitEnable=false&allowManualCommit=true&breakOnFirstError=true"
+        + "&valueDeserializer=org.apache.kafka.common.serialization.ByteArrayDeserializer";
+  }
+
+  private String producer() {
+    return "kafka:" + topics.status() + "?brokers=" + settings.brokers() + "&requestRequiredAcks=all"
+        + "&valueSerializer=org.apache.kafka.common.serialization.ByteArraySerializer";
+  }
+
+  @Override
+  public void configure() {
+    from(consumer(topics.images())).routeId("publish-images")
+        .process(e -> e.getMessage().setBody(onImage(e)))
+        .split(body()).process(this::asRecord).to(producer()).end()
+        .process(new ManualCommit());
+    from(consumer(topics.layerResults())).routeId("publish-layer-results")
+        .process(e -> e.getMessage().setBody(onLayerResult(e)))
+        .split(body()).process(this::asRecord).to(producer()).end()
+        .process(new ManualCommit());
+    from("timer:publish-pending?delay=" + settings.retryPeriod().toMillis() + "&period=" + settings.retryPeriod().toMillis())
+        .routeId("publish-pending")
+        .process(e -> e.getMessage().setBody(outputs(service.retryPending())))
+        .split(body()).process(this::asRecord).to(producer()).end();
+  }
+
+  private List<Out> onImage(Exchange e) throws Exception {
+    byte[] value = e.getMessage().getBody(byte[].class);
+    ImageRecord image;
+    try {
+      image = validator.read(ImageRecord.class, value);
+    } catch (SchemaViolationException ex) {
+      return List.of(deadLetter(e.getMessage(), topics.images(), value, ex, ex.reasonCode()));
+    }
+    return outputs(List.of(service.onImage(image)));
+  }
+
+  private List<Out> onLayerResult(Exchange e) throws Exception {
+    byte[] value = e.getMessage().getBody(byte[].class);
+    LayerResult result;
+    try {
+      result = validator.read(LayerResult.class, value);
+    } catch (SchemaViolationException ex) {
+      return List.of(deadLetter(e.getMessage(), topics.layerResults(), value, ex, ex.reasonCode()));
+    }
+    return outputs(service.onLayerResult(result));
+  }
+
+  private List<Out> outputs(List<PublishService.Outcome> outcomes) {
+    List<Out> out = new ArrayList<>();
+    for (PublishService.Outcome o : outcomes) {
+      out.add(new Out(topics.status(), o.status().key(), validator.write(o.status())));
+      if (o.deadLetter() != null) {
+        out.add(new Out(topics.deadLetters(), o.status().key(), validator.write(o.deadLetter())));
+      }
+    }
+    return out;
+  }
+
+  private Out deadLetter(Message in, String topic, byte[] value, Exception error, String reasonCode) {
+    String key = in.getHeader(KafkaConstants.KEY, String.class);
+    DeadLetter.Input input = DeadLetter.Input.of(topic, in.getHeader(KafkaConstants.PARTITION, Integer.class),
+        in.getHeader(KafkaConstants.OFFSET, Long.class), key, value);
+    DeadLetter letter = DeadLetter.of(DeadLetter.Stage.PUBLISH, input, error, reasonCode, 1, null);
+    LOG.warn("record of {} dead-lettered: {} {}", topic, reasonCode, letter.message());
+    return new Out(topics.deadLetters(), key, validator.write(letter));
+  }
+
+  private void asRecord(Exchange e) {
+    Out o = e.getMessage().getBody(Out.class);
+    Message m = e.getMessage();
+    m.setHeader(KafkaConstants.OVERRIDE_TOPIC, o.topic());
+    m.setHeader(KafkaConstants.KEY, o.key());
+    m.setBody(o.value());
+  }
+}

@@ -1,0 +1,165 @@
+package dev.erofspipeline.publish.route;
+
+import dev.erofspipeline.publish.PublishException;
+import dev.erofspipeline.publish.PublishReport;
+import dev.erofspipeline.publish.Publisher;
+import dev.erofspipeline.schemas.ConversionProfile;
+import dev.erofspipeline.schemas.DeadLetter;
+import dev.erofspipeline.schemas.ImageRecord;
+import dev.erofspipeline.schemas.ImageStatus;
+import dev.erofspipeline.schemas.LayerResult;
+import dev.erofspipeline.schemas.RecordValidator;
+import dev.erofspipeline.schemas.ResultDocument;
+import java.io.IOException;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The publish stage without Kafka: joins image records with layer results and publishes an image
+ * once every layer has a result. S3 is the source of truth for results ({@code result.json} at the
+ * staging keys), so a result that arrived before its image, or during a restart, is still found;
+ * waiting images are kept in S3 too ({@link PendingImages}) and retried by {@link #retryPending()}.
+ * Each call returns what to emit: status records and dead letters.
+ */
+public final class PublishService {
+  private static final Logger LOG = LoggerFactory.getLogger(PublishService.class);
+
+  /** What to emit: a status record, and a dead letter when the image failed for good. */
+  public record Outcome(ImageStatus status, DeadLetter deadLetter) {}
+
+  private final Publisher publisher;
+  private final StagedResults staging;
+  private final PendingImages pending;
+  private final Clock clock;
+  private final RecordValidator validator;
+  /** layer digest -> pending image records waiting on it (this process's view; rebuilt by retryPending). */
+  private final Map<String, Set<ImageRecord>> waiting = new ConcurrentHashMap<>();
+
+  PublishService(Publisher publisher, StagedResults staging, PendingImages pending, Clock clock, RecordValidator validator) {
+    this.validator = Objects.requireNonNull(validator);
+    this.publisher = Objects.requireNonNull(publisher);
+    this.staging = Objects.requireNonNull(staging);
+    this.pending = Objects.requireNonNull(pending);
+    this.clock = clock;
+  }
+
+  /**
+   * A service staging results at {@code s3://bucket/prefix/layers/...} (the worker's layout) and
+   * keeping pending images under {@code prefix/pending/}.
+   */
+  public static PublishService create(Publisher publisher, software.amazon.awssdk.services.s3.S3Client s3, String bucket,
+      String prefix, RecordValidator validator, Clock clock) {
+    return new PublishService(publisher, new StagedResults(s3, bucket, prefix, validator),
+        new PendingImages(s3, bucket, prefix, validator), clock, validator);
+  }
+
+  /** An image record arrived: publish it if all results exist, else remember it. */
+  public Outcome onImage(ImageRecord image) throws IOException {
+    pending.put(image);
+    return attempt(image);
+  }
+
+  /** A layer result arrived: try every image waiting on that layer. */
+  public List<Outcome> onLayerResult(LayerResult result) throws IOException {
+    List<Outcome> out = new ArrayList<>();
+    Set<ImageRecord> images = waiting.get(result.key());
+    if (images == null) {
+      return out;
+    }
+    for (ImageRecord image : List.copyOf(images)) {
+      out.add(attempt(image));
+    }
+    return out;
+  }
+
+  /** Retries every pending image (at start and on a timer): covers results this process did not see. */
+  public List<Outcome> retryPending() throws IOException {
+    List<Outcome> out = new ArrayList<>();
+    for (ImageRecord image : pending.list()) {
+      out.add(attempt(image));
+    }
+    return out;
+  }
+
+  private Outcome attempt(ImageRecord image) throws IOException {
+    ConversionProfile profile = image.profile() != null ? image.profile() : ConversionProfile.TAR_INDEX;
+    List<LayerResult> results = new ArrayList<>();
+    List<ImageStatus.Layer> layers = new ArrayList<>();
+    for (ImageRecord.Layer l : image.layers()) {
+      Optional<ResultDocument> doc = staging.completedResult(l.digest(), profile);
+      if (doc.isPresent()) {
+        results.add(new LayerResult(doc.get(), staging.location(l.digest(), profile), image.registry(), image.repository(), true,
+            image.correlationId()));
+        layers.add(new ImageStatus.Layer(l.digest(), ImageStatus.LayerState.CONVERTED, null));
+      } else {
+        layers.add(new ImageStatus.Layer(l.digest(), ImageStatus.LayerState.CONVERTING, null));
+        waiting.computeIfAbsent(l.digest(), k -> ConcurrentHashMap.newKeySet()).add(image);
+      }
+    }
+    int total = image.layers().size();
+    if (results.size() < total) {
+      return new Outcome(status(image, ImageStatus.State.CONVERTING, results.size(), null, null, layers, List.of()), null);
+    }
+    try {
+      PublishReport report = publisher.publish(image, results);
+      forget(image);
+      pending.remove(image);
+      List<ImageStatus.Layer> done = image.layers().stream()
+          .map(l -> new ImageStatus.Layer(l.digest(), ImageStatus.LayerState.PUBLISHED, null)).toList();
+      List<String> messages = new ArrayList<>();
+      for (String r : report.replaced()) {
+        if (messages.size() == 31) {
+          messages.add("and " + (report.replaced().size() - 31) + " more replaced referrers");
+          break;
+        }
+        messages.add(DeadLetter.truncate("replaced referrer " + r, 1024));
+      }
+      return new Outcome(status(image, ImageStatus.State.PUBLISHED, total, null, null, done, messages), null);
+    } catch (PublishException e) {
+      List<ImageStatus.Layer> marked = new ArrayList<>();
+      for (ImageRecord.Layer l : image.layers()) {
+        boolean missing = e.missingLayers().contains(l.digest());
+        marked.add(new ImageStatus.Layer(l.digest(), missing ? ImageStatus.LayerState.FAILED : ImageStatus.LayerState.PUBLISHED,
+            missing ? "not published: " + e.reasonCode() : null));
+      }
+      if (e.isTransient()) {
+        LOG.warn("publishing {} failed, will retry: {}", image.subject().digest(), e.getMessage());
+        return new Outcome(status(image, ImageStatus.State.PUBLISHING, total, e.getMessage(), e.reasonCode(), marked,
+            List.of("will retry")), null);
+      }
+      LOG.warn("publishing {} failed: {}", image.subject().digest(), e.getMessage());
+      forget(image);
+      pending.remove(image);
+      DeadLetter letter = DeadLetter.of(DeadLetter.Stage.PUBLISH, DeadLetter.Input.of(validator.write(image)), e, e.reasonCode(), 1,
+          image.correlationId());
+      return new Outcome(status(image, ImageStatus.State.FAILED, total, e.getMessage(), e.reasonCode(), marked, List.of()), letter);
+    }
+  }
+
+  private void forget(ImageRecord image) {
+    for (ImageRecord.Layer l : image.layers()) {
+      Set<ImageRecord> s = waiting.get(l.digest());
+      if (s != null) {
+        s.remove(image);
+        if (s.isEmpty()) {
+          waiting.remove(l.digest(), s);
+        }
+      }
+    }
+  }
+
+  private ImageStatus status(ImageRecord image, ImageStatus.State state, int done, String reason, String reasonCode,
+      List<ImageStatus.Layer> layers, List<String> messages) {
+    return new ImageStatus(image.subject().digest(), image.registry(), image.repository(), image.reference(), image.platform(),
+        state, image.layers().size(), done, reason == null ? null : DeadLetter.truncate(reason, 4000), reasonCode, layers, messages,
+        image.profile(), image.correlationId(), clock.instant());
+  }
+}

@@ -1,0 +1,122 @@
+package dev.erofspipeline.publish.route;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.erofspipeline.publish.PublishProfile;
+import dev.erofspipeline.publish.Publisher;
+import dev.erofspipeline.publish.RouteTestSupport;
+import dev.erofspipeline.schemas.ConversionProfile;
+import dev.erofspipeline.schemas.ImageRecord;
+import dev.erofspipeline.schemas.LayerResult;
+import dev.erofspipeline.schemas.RecordValidator;
+import dev.erofspipeline.schemas.StagingLayout;
+import dev.erofspipeline.schemas.Topics;
+import dev.erofspipeline.testkit.KafkaFixture;
+import dev.erofspipeline.testkit.RegistryFixture;
+import dev.erofspipeline.testkit.S3Fixture;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.function.Predicate;
+import org.apache.camel.CamelContext;
+import org.apache.camel.impl.DefaultCamelContext;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import software.amazon.awssdk.core.sync.RequestBody;
+
+/** The publish route on an embedded Kafka broker, docker-registry and S3Proxy. */
+class PublishRouteTest {
+
+  @RegisterExtension static final KafkaFixture KAFKA = KafkaFixture.create();
+  @RegisterExtension static final RegistryFixture REGISTRY = RegistryFixture.shared();
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private static List<JsonNode> await(KafkaConsumer<byte[], byte[]> consumer, List<JsonNode> seen, Predicate<List<JsonNode>> done)
+      throws Exception {
+    long deadline = System.nanoTime() + Duration.ofSeconds(40).toNanos();
+    while (!done.test(seen)) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("timed out; records so far: " + seen);
+      }
+      for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+        seen.add(JSON.readTree(r.value()));
+      }
+    }
+    return seen;
+  }
+
+  private static boolean has(List<JsonNode> records, String subject, String repo, String state) {
+    return records.stream().anyMatch(n -> n.path("subjectDigest").asText().equals(subject)
+        && n.path("repository").asText().equals(repo) && n.path("state").asText().equals(state));
+  }
+
+  @Test
+  void imagesArePublishedWhenTheirLastLayerResultArrivesAndFailuresAreDeadLettered() throws Exception {
+    Topics topics = Topics.withPrefix("route1.");
+    KAFKA.createTopics(topics.images(), topics.layerResults(), topics.status(), topics.deadLetters());
+    S3Fixture s3 = S3Fixture.shared().start();
+    RecordValidator validator = RecordValidator.defaults();
+    RouteTestSupport support = new RouteTestSupport();
+    String prefix = "route-" + System.nanoTime();
+    ImageRecord image = support.seed(REGISTRY, "route/app");
+    // the same image, claimed to live in a repository that lacks its layers: the registry refuses the wrappers
+    ImageRecord broken = support.record(REGISTRY.host(), "route/broken");
+
+    Publisher publisher = support.publisher(s3, REGISTRY.host(), EnumSet.allOf(PublishProfile.class));
+    PublishService service = PublishService.create(publisher, s3.client(), s3.bucket(), prefix, validator, Clock.systemUTC());
+    CamelContext camel = new DefaultCamelContext();
+    camel.addRoutes(new PublishRoute(new PublishRoute.Settings(KAFKA.bootstrapServers(), "publish-test", Duration.ofMillis(700)),
+        topics, validator, service));
+    try (KafkaProducer<byte[], byte[]> producer = KAFKA.bytesProducer();
+        KafkaConsumer<byte[], byte[]> status = KAFKA.bytesConsumer("status-reader");
+        KafkaConsumer<byte[], byte[]> dead = KAFKA.bytesConsumer("dead-reader");
+        publisher) {
+      status.subscribe(List.of(topics.status()));
+      dead.subscribe(List.of(topics.deadLetters()));
+      camel.start();
+      String subject = image.subject().digest();
+      producer.send(new ProducerRecord<>(topics.images(), subject.getBytes(StandardCharsets.UTF_8), validator.write(image))).get();
+      producer.send(new ProducerRecord<>(topics.images(), "junk".getBytes(StandardCharsets.UTF_8),
+          "{\"not\":\"an image\"}".getBytes(StandardCharsets.UTF_8))).get();
+      List<JsonNode> statuses = await(status, new ArrayList<>(), l -> has(l, subject, "route/app", "converting"));
+      assertTrue(statuses.stream().anyMatch(n -> n.path("layersDone").asInt() == 0 && n.path("layersTotal").asInt() == 3),
+          statuses.toString());
+      List<JsonNode> letters = await(dead, new ArrayList<>(), l -> !l.isEmpty());
+      assertEquals("schema-violation", letters.get(0).path("reasonCode").asText(), letters.toString());
+
+      // the worker stages the results (result.json last) and announces them
+      for (LayerResult r : support.stage(s3, prefix, ConversionProfile.TAR_INDEX)) {
+        s3.client().putObject(b -> b.bucket(s3.bucket()).key(r.staging().resultKey()),
+            RequestBody.fromBytes(validator.write(r.result())));
+        assertEquals(StagingLayout.resultKey(prefix, r.result().layerDigest(), ConversionProfile.TAR_INDEX.fingerprint()),
+            r.staging().resultKey());
+        producer.send(new ProducerRecord<>(topics.layerResults(), r.key().getBytes(StandardCharsets.UTF_8), validator.write(r))).get();
+      }
+      await(status, statuses, l -> has(l, subject, "route/app", "published"));
+      assertTrue(support.verify(REGISTRY.host(), "route/app"), "verify after the route published");
+
+      // results already there: published or failed at once
+      producer.send(new ProducerRecord<>(topics.images(), subject.getBytes(StandardCharsets.UTF_8), validator.write(broken))).get();
+      await(status, statuses, l -> has(l, subject, "route/broken", "failed"));
+      JsonNode failed = statuses.stream().filter(n -> n.path("repository").asText().equals("route/broken")
+          && n.path("state").asText().equals("failed")).findFirst().orElseThrow();
+      assertEquals("registry-rejected", failed.path("reasonCode").asText(), failed.toString());
+      assertEquals(3, failed.path("layers").size());
+      failed.path("layers").forEach(l -> assertEquals("failed", l.path("state").asText(), failed.toString()));
+      await(dead, letters, l -> l.stream().anyMatch(n -> n.path("reasonCode").asText().equals("registry-rejected")));
+    } finally {
+      camel.close();
+    }
+  }
+}
