@@ -239,4 +239,23 @@ class PublishEndToEndTest {
       assertFalse(e.isTransient());
     }
   }
+
+  @Test
+  void aMissingStagedArtifactFailsNamingTheLayerAndAttachesNothing() throws Exception {
+    String repo = "e2e/missing-artifact";
+    ImageRecord record = img.seed(REGISTRY, repo);
+    List<LayerResult> results = img.stage(s3, "missing-artifact", ConversionProfile.TAR_INDEX);
+    String layer = img.layerDigests().get(1);
+    LayerResult gone = results.get(1);
+    assertEquals(layer, gone.key());
+    s3.client().deleteObject(b -> b.bucket(gone.staging().bucket()).key(gone.staging().treeKey()));
+    try (Publisher p = publisher()) {
+      PublishException e = assertThrows(PublishException.class, () -> p.publish(record, results));
+      assertTrue(e.getMessage().contains(layer), e.getMessage());
+      assertTrue(e.getMessage().contains("nothing was attached"), e.getMessage());
+      assertEquals(img.layerDigests(), e.missingLayers());
+      assertTrue(e.isTransient(), e.reasonCode()); // staging may come back; the route retries
+    }
+    assertFalse(Http.get(REGISTRY.host(), "/v2/" + repo + "/tags/list").json().toString().contains("sha256-"));
+  }
 }
