@@ -72,7 +72,7 @@ public final class ImageVerifier {
   public VerifyReport verify(String repository, String reference) {
     List<LayerCheck> rows = new ArrayList<>();
     List<String> problems = new ArrayList<>();
-    String label = repository + ":" + reference;
+    String label = repository == null ? reference : repository + (reference.startsWith("sha256:") ? "@" : ":") + reference;
     try {
       Manifest top = target.getManifest(repository, reference);
       if (MediaTypes.isImageIndex(top.mediaType())) {
