@@ -1,0 +1,134 @@
+package dev.erofspipeline.launcher.ops;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The operations endpoint of every role (JDK HTTP server): {@code GET /metrics} (Prometheus text
+ * format), {@code GET /health/live} (200 while the process serves HTTP) and {@code GET
+ * /health/ready} (200 when the role's services started and Kafka answers, else 503), both JSON.
+ */
+public final class OpsServer implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(OpsServer.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+  static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
+
+  /** What {@code /health/ready} reports. */
+  public record Readiness(boolean started, boolean kafka, String detail) {
+    public boolean ready() {
+      return started && kafka;
+    }
+  }
+
+  private final HttpServer server;
+  private final ExecutorService executor;
+
+  /**
+   * @param beforeScrape run before each scrape (e.g. {@link ConsumerLag#refresh()})
+   * @param readiness asked on each {@code /health/ready}
+   */
+  public OpsServer(InetSocketAddress bind, String role, PrometheusMeterRegistry meters, Runnable beforeScrape,
+      Supplier<Readiness> readiness) throws IOException {
+    server = HttpServer.create(bind, 16);
+    executor = Executors.newFixedThreadPool(2, r -> {
+      Thread t = new Thread(r, "ops-http");
+      t.setDaemon(true);
+      return t;
+    });
+    server.setExecutor(executor);
+    server.createContext("/metrics", ex -> handle(ex, () -> {
+      beforeScrape.run();
+      send(ex, 200, PROMETHEUS_TEXT, meters.scrape().getBytes(StandardCharsets.UTF_8));
+    }));
+    server.createContext("/health/live", ex -> handle(ex, () -> {
+      ObjectNode n = JSON.createObjectNode().put("status", "UP").put("role", role);
+      send(ex, 200, "application/json", JSON.writeValueAsBytes(n));
+    }));
+    server.createContext("/health/ready", ex -> handle(ex, () -> {
+      Readiness r = readiness.get();
+      ObjectNode n = JSON.createObjectNode()
+          .put("status", r.ready() ? "UP" : "DOWN")
+          .put("role", role)
+          .put("services", r.started() ? "started" : "not started")
+          .put("kafka", r.kafka() ? "reachable" : "unreachable");
+      if (r.detail() != null) {
+        n.put("detail", r.detail());
+      }
+      send(ex, r.ready() ? 200 : 503, "application/json", JSON.writeValueAsBytes(n));
+    }));
+    server.createContext("/", ex -> handle(ex, () -> {
+      ObjectNode n = JSON.createObjectNode().put("error", "not found: " + ex.getRequestURI().getPath());
+      send(ex, 404, "application/json", JSON.writeValueAsBytes(n));
+    }));
+  }
+
+  /** A {@code GET}/{@code HEAD}-only handler; a failing body is a 500 with the reason, logged. */
+  private interface Body {
+    void run() throws IOException;
+  }
+
+  private static void handle(HttpExchange ex, Body body) {
+    try (ex) {
+      String m = ex.getRequestMethod();
+      if (!m.equals("GET") && !m.equals("HEAD")) {
+        ex.getResponseHeaders().set("Allow", "GET, HEAD");
+        send(ex, 405, "application/json", "{\"error\":\"method not allowed\"}".getBytes(StandardCharsets.UTF_8));
+        return;
+      }
+      body.run();
+    } catch (Exception e) {
+      LOG.warn("ops endpoint {} failed: {}", ex.getRequestURI(), e.toString());
+      try {
+        send(ex, 500, "application/json", JSON.writeValueAsBytes(JSON.createObjectNode().put("error", e.toString())));
+      } catch (IOException ignored) {
+        // the client is gone
+      }
+    }
+  }
+
+  private static void send(HttpExchange ex, int status, String contentType, byte[] body) throws IOException {
+    ex.getResponseHeaders().set("Content-Type", contentType);
+    ex.getResponseHeaders().set("Cache-Control", "no-store");
+    boolean head = ex.getRequestMethod().equals("HEAD");
+    ex.sendResponseHeaders(status, head ? -1 : body.length);
+    if (!head) {
+      try (OutputStream out = ex.getResponseBody()) {
+        out.write(body);
+      }
+    }
+  }
+
+  public OpsServer start() {
+    server.start();
+    LOG.info("metrics and health on http://{}:{}/", server.getAddress().getHostString(), port());
+    return this;
+  }
+
+  public int port() {
+    return server.getAddress().getPort();
+  }
+
+  @Override
+  public void close() {
+    server.stop(0);
+    executor.shutdownNow();
+  }
+
+  /** A readiness check that is always the same (tests, roles without Kafka). */
+  public static Supplier<Readiness> fixed(BooleanSupplier started, BooleanSupplier kafka) {
+    return () -> new Readiness(started.getAsBoolean(), kafka.getAsBoolean(), null);
+  }
+}
