@@ -11,6 +11,9 @@ public enum ConfigKey {
   KAFKA_BOOTSTRAP("kafka.bootstrap", "", "Kafka bootstrap servers; empty: start an embedded broker"),
   KAFKA_TOPIC_PREFIX("kafka.topicPrefix", "", "Prefix of every topic name"),
   KAFKA_DATA_DIR("kafka.dataDir", ".erofs-pipeline/kafka", "Log directory of the embedded broker"),
+  KAFKA_CREATE_TOPICS("kafka.createTopics", "true", "Create missing topics at start (erofs.status compacted); false: they must exist"),
+  KAFKA_TOPIC_PARTITIONS("kafka.topicPartitions", "12", "Partitions of topics created at start; bounds the worker consumers of erofs.layer-jobs"),
+  KAFKA_REPLICATION_FACTOR("kafka.replicationFactor", "0", "Replication factor of topics created at start; 0: the broker's default"),
   S3_ENDPOINT("s3.endpoint", "", "S3 endpoint URL; empty: start an embedded S3Proxy"),
   S3_REGION("s3.region", "us-east-1", "S3 region"),
   S3_BUCKET("s3.bucket", "erofs-pipeline", "Bucket for staged artifacts"),
@@ -22,12 +25,19 @@ public enum ConfigKey {
   REGISTRY_CONFIG("registry.config", "", "Docker config.json with registry credentials; empty: ~/.docker/config.json if present"),
   REGISTRY_INSECURE("registry.insecure", "", "Comma-separated host:port list reached over plain HTTP (loopback test registries only)"),
   REGISTRY_ALLOWLIST("registry.allowlist", "", "Comma-separated registry hosts the pipeline may contact; empty: any host named in a request"),
+  INGEST_WEBHOOK_PORT("ingest.webhookPort", "0", "Port of the registry webhook endpoint of role ingest (bound to http.bind); 0: none"),
+  INGEST_WEBHOOK_SECRET_FILE("ingest.webhookSecretFile", "", "File with the webhook's shared secret (at least 16 characters); required with a webhook port"),
+  INGEST_REGISTRY_RATE("ingest.registryRate", "20", "Requests a second to each registry host while resolving images; 0: unlimited"),
   WORKER_CONCURRENCY("worker.concurrency", "0", "Layers in flight per worker process; 0: the number of cores"),
+  WORKER_SHUTDOWN_GRACE_SECONDS("worker.shutdownGraceSeconds", "120", "On SIGTERM, how long layers in flight may finish before they are abandoned to another worker"),
+  WORKER_MAX_POLL_INTERVAL_SECONDS("worker.maxPollIntervalSeconds", "1800", "Longest time one layer may take before the consumer group hands its partition to another worker"),
   PROFILE("profile", "all", "Attachment profile: image-bundle, layer or all"),
   SIGNING_KEY_FILE("signing.keyFile", "", "PEM private key (PKCS#8 or PKCS#1) or PKCS#12 file used to sign root hashes"),
   SIGNING_CERT_FILE("signing.certFile", "", "PEM certificate chain of the signing key"),
   SIGNING_PASSWORD_FILE("signing.passwordFile", "", "File with the password of the signing key, if it has one"),
-  HTTP_PORT("http.port", "9400", "Port of the metrics, health and status endpoint; 0: none");
+  HTTP_PORT("http.port", "9400", "Port of the metrics, health and status endpoint; 0: none"),
+  HTTP_BIND("http.bind", "0.0.0.0", "Address the metrics, health and webhook endpoints listen on"),
+  METRICS_LAG_INTERVAL_SECONDS("metrics.lagIntervalSeconds", "10", "Consumer lag is read from Kafka at most this often (on a scrape of /metrics)");
 
   private final String key;
   private final String defaultValue;
