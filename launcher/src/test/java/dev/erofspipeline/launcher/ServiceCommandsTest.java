@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.erofspipeline.launcher.service.RoleServices;
 import dev.erofspipeline.schemas.ConversionProfile;
 import dev.erofspipeline.schemas.ImageRequest;
+import dev.erofspipeline.schemas.ImageStatus;
 import dev.erofspipeline.schemas.LayerJob;
 import dev.erofspipeline.schemas.LayerResult;
 import dev.erofspipeline.schemas.RecordValidator;
@@ -74,6 +75,7 @@ class ServiceCommandsTest {
     REGISTRY.seed(dir.resolve("layout"), "one", "team/app:1.1");
     REGISTRY.seed(dir.resolve("layout"), "one", "team/app:dev");
     REGISTRY.seed(dir.resolve("layout"), "one", "other/tool:2");
+    REGISTRY.seed(dir.resolve("layout"), "one", "pub/app:1"); // published by the role-all test
   }
 
   private record Run(int exitCode, String out, String err) {}
@@ -224,6 +226,58 @@ class ServiceCommandsTest {
     assertTrue(r.err().contains("role worker running"), r.err());
   }
 
+  @Test
+  void runRoleAllConvertsAndPublishesASubmittedImageThatVerifies() throws Exception {
+    String prefix = prefix();
+    Topics topics = Topics.withPrefix(prefix);
+    Path config = configFile(prefix, 0);
+    TestSigningKeys keys = TestSigningKeys.create(Files.createDirectories(dir.resolve(prefix + "pki")));
+    Files.writeString(config, "signing.keyFile=" + keys.key() + "\nsigning.certFile=" + keys.chain()
+        + "\npublish.retrySeconds=2\n", java.nio.file.StandardOpenOption.APPEND);
+
+    CompletableFuture<RoleServices> started = new CompletableFuture<>();
+    RunCommand.onStarted = started::complete;
+    CompletableFuture<Run> running =
+        CompletableFuture.supplyAsync(() -> run("run", "--role", "all", "--config", config.toString()));
+    RoleServices services;
+    try {
+      CompletableFuture.anyOf(started, running).get(60, TimeUnit.SECONDS);
+      if (!started.isDone()) {
+        throw new AssertionError("run ended without starting: " + running.get());
+      }
+      services = started.get();
+    } finally {
+      RunCommand.onStarted = s -> { };
+    }
+    String ref = REGISTRY.host() + "/pub/app:1";
+    try {
+      Run submitted = run("submit", "--config", config.toString(), ref);
+      assertEquals(0, submitted.exitCode(), submitted.err());
+      try (KafkaConsumer<String, byte[]> c = KAFKA.consumer("check-" + prefix,
+          new org.apache.kafka.common.serialization.StringDeserializer(),
+          new org.apache.kafka.common.serialization.ByteArrayDeserializer())) {
+        c.subscribe(List.of(topics.status()));
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
+        ImageStatus last = null;
+        while (System.nanoTime() < end && (last == null || last.state() != ImageStatus.State.PUBLISHED)) {
+          for (ConsumerRecord<String, byte[]> rec : c.poll(Duration.ofMillis(500))) {
+            last = V.read(ImageStatus.class, rec.value());
+            assertTrue(last.state() != ImageStatus.State.FAILED, "failed: " + last.reason());
+          }
+        }
+        assertNotNull(last, "no status at all");
+        assertEquals(ImageStatus.State.PUBLISHED, last.state(), String.valueOf(last));
+        assertEquals(image.digest(), last.subjectDigest());
+        assertEquals(2, last.layersDone());
+      }
+    } finally {
+      services.close();
+    }
+    assertEquals(0, running.get(30, TimeUnit.SECONDS).exitCode());
+    Run verified = run("verify", ref, "--ca", keys.ca().toString(), "--insecure-registry", REGISTRY.host());
+    assertEquals(0, verified.exitCode(), verified.out() + verified.err());
+  }
+
   private static List<String> lagLines(String metrics, String group, String topic) {
     return metrics.lines()
         .filter(l -> l.startsWith("erofs_kafka_consumer_lag{") && l.contains("group=\"" + group + "\"")
@@ -344,7 +398,11 @@ class ServiceCommandsTest {
 
     Run publish = run("run", "--role", "publish", "--set", "kafka.bootstrap=" + KAFKA.bootstrapServers());
     assertEquals(1, publish.exitCode());
-    assertTrue(publish.err().contains("role publish is not available yet"), publish.err());
+    assertTrue(publish.err().startsWith("erofs-pipeline: signing.keyFile is empty"), publish.err());
+
+    Run profile = run("run", "--role", "publish", "--set", "profile=bundle");
+    assertEquals(1, profile.exitCode());
+    assertTrue(profile.err().startsWith("erofs-pipeline: profile: unknown profile 'bundle'"), profile.err());
 
     Run secret = run("run", "--role", "ingest", "--set", "kafka.bootstrap=" + KAFKA.bootstrapServers(),
         "--set", "s3.endpoint=" + S3.endpoint(), "--set", "ingest.webhookPort=8089", "--set", "http.port=0");

@@ -35,6 +35,8 @@ public enum ConfigKey {
   SIGNING_KEY_FILE("signing.keyFile", "", "PEM private key (PKCS#8 or PKCS#1) or PKCS#12 file used to sign root hashes"),
   SIGNING_CERT_FILE("signing.certFile", "", "PEM certificate chain of the signing key"),
   SIGNING_PASSWORD_FILE("signing.passwordFile", "", "File with the password of the signing key, if it has one"),
+  SIGNING_CA_FILE("signing.caFile", "", "PEM CA bundle the publisher checks each signature against before publishing; empty: the last certificate of signing.certFile"),
+  PUBLISH_RETRY_SECONDS("publish.retrySeconds", "30", "How often the publisher retries images still waiting for layers or after a transient failure"),
   HTTP_PORT("http.port", "9400", "Port of the metrics, health and status endpoint; 0: none"),
   HTTP_BIND("http.bind", "0.0.0.0", "Address the metrics, health and webhook endpoints listen on"),
   METRICS_LAG_INTERVAL_SECONDS("metrics.lagIntervalSeconds", "10", "Consumer lag is read from Kafka at most this often (on a scrape of /metrics)");

@@ -44,6 +44,7 @@ public final class RoleServices implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(RoleServices.class);
   public static final String INGEST_GROUP = IngestConfig.DEFAULT_GROUP;
   public static final String WORKER_GROUP = "erofs-worker";
+  public static final String PUBLISH_GROUP = "erofs-publish";
   private static final int PART_SIZE = 8 << 20;
 
   private final Role role;
@@ -85,9 +86,6 @@ public final class RoleServices implements AutoCloseable {
   }
 
   private void startAll() throws Exception {
-    if (role == Role.PUBLISH) {
-      throw new IllegalArgumentException("role publish is not available yet: this build has no publisher service");
-    }
     // Every value is checked before anything starts.
     int httpPort = inst.positiveInt(ConfigKey.HTTP_PORT, 0);
     String bind = inst.config().get(ConfigKey.HTTP_BIND);
@@ -115,6 +113,7 @@ public final class RoleServices implements AutoCloseable {
     Duration grace = Duration.ofSeconds(inst.positiveInt(ConfigKey.WORKER_SHUTDOWN_GRACE_SECONDS, 0));
     Duration maxPoll = Duration.ofSeconds(inst.positiveInt(ConfigKey.WORKER_MAX_POLL_INTERVAL_SECONDS, 10));
     String bucket = inst.bucket();
+    Publishing publishing = role.includes(Role.PUBLISH) ? Publishing.configure(inst) : null;
 
     bootstrap = kafka();
     S3Client s3 = s3(bucket);
@@ -136,6 +135,10 @@ public final class RoleServices implements AutoCloseable {
     }
     if (role.includes(Role.WORKER)) {
       subs.add(new ConsumerLag.Subscription(inst.group(WORKER_GROUP), inst.topics().layerJobs()));
+    }
+    if (role.includes(Role.PUBLISH)) {
+      subs.add(new ConsumerLag.Subscription(inst.group(PUBLISH_GROUP), inst.topics().images()));
+      subs.add(new ConsumerLag.Subscription(inst.group(PUBLISH_GROUP), inst.topics().layerResults()));
     }
     lag = new ConsumerLag(admin, subs, meters, Duration.ofSeconds(lagInterval));
     if (httpPort > 0) {
@@ -175,8 +178,10 @@ public final class RoleServices implements AutoCloseable {
       worker.start();
       LOG.info("worker: {} layers in flight at most, group {}", concurrency, inst.group(WORKER_GROUP));
     }
-    if (role == Role.ALL) {
-      LOG.warn("role all: the publisher is not available yet; layers are converted and staged, not published");
+    if (publishing != null) {
+      toClose.push(publishing.start(bootstrap, inst.group(PUBLISH_GROUP), inst.topics(), registryOptions, s3, bucket,
+          inst.s3Prefix()));
+      LOG.info("publisher: profiles {}, group {}", publishing.profiles(), inst.group(PUBLISH_GROUP));
     }
     started = true;
     LOG.info("role {} started (Kafka {}, topics prefix '{}')", role.label(), bootstrap, inst.topics().prefix());
