@@ -30,6 +30,23 @@ public final class RouteTestSupport {
     return img.publisher(s3, TestImage.options(insecureHost), profiles);
   }
 
+  public Publisher publisher(S3Fixture s3, String insecureHost, Set<PublishProfile> profiles,
+      dev.erofspipeline.publish.signing.RootHashSigner signer) {
+    return img.publisher(s3, TestImage.options(insecureHost), profiles, signer, img.verifier());
+  }
+
+  public dev.erofspipeline.publish.signing.CmsRootHashSigner signer() {
+    return (dev.erofspipeline.publish.signing.CmsRootHashSigner) img.signer();
+  }
+
+  public dev.erofspipeline.publish.signing.CmsRootHashSigner untrustedSigner() {
+    return (dev.erofspipeline.publish.signing.CmsRootHashSigner) img.untrustedSigner();
+  }
+
+  public dev.erofspipeline.publish.signing.SignatureVerifier verifier() {
+    return img.verifier();
+  }
+
   /** Whether verify passes for both profiles. */
   public boolean verify(String host, String repo) {
     try (RegistryClient c = new RegistryClient(host, TestImage.options(host))) {

@@ -4,6 +4,9 @@ import dev.erofspipeline.schemas.DeadLetter;
 import dev.erofspipeline.schemas.ImageRecord;
 import dev.erofspipeline.schemas.LayerResult;
 import dev.erofspipeline.schemas.RecordValidator;
+import dev.erofspipeline.schemas.RootHashSignature;
+import dev.erofspipeline.schemas.SigningRequest;
+import dev.erofspipeline.publish.signing.SignatureRejectedException;
 import dev.erofspipeline.schemas.SchemaViolationException;
 import dev.erofspipeline.schemas.Topics;
 import java.time.Duration;
@@ -29,7 +32,11 @@ public final class PublishRoute extends RouteBuilder {
   private static final Logger LOG = LoggerFactory.getLogger(PublishRoute.class);
 
   /** Kafka connection, consumer group and the retry period of waiting images. */
-  public record Settings(String brokers, String groupId, Duration retryPeriod) {}
+  public record Settings(String brokers, String groupId, Duration retryPeriod, boolean externalSigning) {
+    public Settings(String brokers, String groupId, Duration retryPeriod) {
+      this(brokers, groupId, retryPeriod, false);
+    }
+  }
 
   private record Out(String topic, String key, byte[] value) {}
 
@@ -66,6 +73,12 @@ public final class PublishRoute extends RouteBuilder {
         .process(e -> e.getMessage().setBody(onLayerResult(e)))
         .split(body()).process(this::asRecord).to(producer()).end()
         .process(new ManualCommit());
+    if (settings.externalSigning()) {
+      from(consumer(topics.signatures())).routeId("publish-signatures")
+          .process(e -> e.getMessage().setBody(onSignature(e)))
+          .split(body()).process(this::asRecord).to(producer()).end()
+          .process(new ManualCommit());
+    }
     from("timer:publish-pending?delay=" + settings.retryPeriod().toMillis() + "&period=" + settings.retryPeriod().toMillis())
         .routeId("publish-pending")
         .process(e -> e.getMessage().setBody(outputs(service.retryPending())))
@@ -94,10 +107,29 @@ public final class PublishRoute extends RouteBuilder {
     return outputs(service.onLayerResult(result));
   }
 
+  private List<Out> onSignature(Exchange e) throws Exception {
+    byte[] value = e.getMessage().getBody(byte[].class);
+    RootHashSignature signature;
+    try {
+      signature = validator.read(RootHashSignature.class, value);
+    } catch (SchemaViolationException ex) {
+      return List.of(deadLetter(e.getMessage(), topics.signatures(), value, ex, ex.reasonCode()));
+    }
+    try {
+      return outputs(service.onSignature(signature));
+    } catch (SignatureRejectedException ex) {
+      // refused before it can be published
+      return List.of(deadLetter(e.getMessage(), topics.signatures(), value, ex, "signature-rejected"));
+    }
+  }
+
   private List<Out> outputs(List<PublishService.Outcome> outcomes) {
     List<Out> out = new ArrayList<>();
     for (PublishService.Outcome o : outcomes) {
       out.add(new Out(topics.status(), o.status().key(), validator.write(o.status())));
+      for (SigningRequest r : o.signingRequests()) {
+        out.add(new Out(topics.signingRequests(), r.key(), validator.write(r)));
+      }
       if (o.deadLetter() != null) {
         out.add(new Out(topics.deadLetters(), o.status().key(), validator.write(o.deadLetter())));
       }

@@ -9,6 +9,14 @@ import dev.erofspipeline.schemas.ImageRecord;
 import dev.erofspipeline.schemas.ImageStatus;
 import dev.erofspipeline.schemas.LayerResult;
 import dev.erofspipeline.schemas.RecordValidator;
+import dev.erofspipeline.schemas.RootHashSignature;
+import dev.erofspipeline.schemas.SigningRequest;
+import dev.erofspipeline.publish.signing.SignatureRejectedException;
+import dev.erofspipeline.publish.signing.SignatureStore;
+import dev.erofspipeline.publish.signing.SignatureVerifier;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.io.ByteArrayInputStream;
 import dev.erofspipeline.schemas.ResultDocument;
 import java.io.IOException;
 import java.time.Clock;
@@ -33,13 +41,22 @@ public final class PublishService {
   private static final Logger LOG = LoggerFactory.getLogger(PublishService.class);
 
   /** What to emit: a status record, and a dead letter when the image failed for good. */
-  public record Outcome(ImageStatus status, DeadLetter deadLetter) {}
+  public record Outcome(ImageStatus status, DeadLetter deadLetter, List<SigningRequest> signingRequests) {
+    Outcome(ImageStatus status, DeadLetter deadLetter) {
+      this(status, deadLetter, List.of());
+    }
+  }
 
   private final Publisher publisher;
   private final StagedResults staging;
   private final PendingImages pending;
   private final Clock clock;
   private final RecordValidator validator;
+  /** External signing (null: the publisher's signer signs). */
+  private SignatureStore signatures;
+  private SignatureVerifier signatureVerifier;
+  /** (layer, root hash) whose signing request this process already emitted. */
+  private final Set<String> requested = ConcurrentHashMap.newKeySet();
   /** layer digest -> pending image records waiting on it (this process's view; rebuilt by retryPending). */
   private final Map<String, Set<ImageRecord>> waiting = new ConcurrentHashMap<>();
 
@@ -59,6 +76,48 @@ public final class PublishService {
       String prefix, RecordValidator validator, Clock clock) {
     return new PublishService(publisher, new StagedResults(s3, bucket, prefix, validator),
         new PendingImages(s3, bucket, prefix, validator), clock, validator);
+  }
+
+  /**
+   * Switches to external signing (HSM, KMS; issue 6): the publisher's signer must be {@link
+   * SignatureStore#asSigner()} of {@code store}; images wait until every layer's signature has
+   * arrived on {@code erofs.signatures} ({@link #onSignature}), and a signing request is emitted for
+   * each missing one.
+   */
+  public PublishService withExternalSigning(SignatureStore store, SignatureVerifier verifier) {
+    this.signatures = Objects.requireNonNull(store);
+    this.signatureVerifier = Objects.requireNonNull(verifier);
+    return this;
+  }
+
+  /**
+   * An external signature arrived: refused (exception) unless it verifies against the trust anchors
+   * (with the certificates it carries as intermediates); then stored, and the images waiting on its
+   * layer are tried.
+   */
+  public List<Outcome> onSignature(RootHashSignature signature) throws IOException, SignatureRejectedException {
+    if (signatures == null) {
+      throw new IllegalStateException("external signing is off");
+    }
+    List<X509Certificate> chain = new ArrayList<>();
+    try {
+      CertificateFactory cf = CertificateFactory.getInstance("X.509");
+      for (byte[] der : signature.certificateChainDer()) {
+        chain.add((X509Certificate) cf.generateCertificate(new ByteArrayInputStream(der)));
+      }
+    } catch (java.security.cert.CertificateException | IllegalArgumentException e) {
+      throw new SignatureRejectedException(SignatureRejectedException.Reason.MALFORMED, "certificate chain: " + e.getMessage(), e);
+    }
+    signatureVerifier.verify(signature.rootHash(), signature.signatureDer(), chain);
+    signatures.put(signature);
+    List<Outcome> out = new ArrayList<>();
+    Set<ImageRecord> images = waiting.get(signature.layerDigest());
+    if (images != null) {
+      for (ImageRecord image : List.copyOf(images)) {
+        out.add(attempt(image));
+      }
+    }
+    return out;
   }
 
   /** An image record arrived: publish it if all results exist, else remember it. */
@@ -107,6 +166,24 @@ public final class PublishService {
     int total = image.layers().size();
     if (results.size() < total) {
       return new Outcome(status(image, ImageStatus.State.CONVERTING, results.size(), null, null, layers, List.of()), null);
+    }
+    if (signatures != null) {
+      List<SigningRequest> requests = new ArrayList<>();
+      int missing = 0;
+      for (LayerResult r : results) {
+        String layer = r.result().layerDigest();
+        if (signatures.find(layer, r.result().rootHash()).isEmpty()) {
+          missing++;
+          waiting.computeIfAbsent(layer, k -> ConcurrentHashMap.newKeySet()).add(image);
+          if (requested.add(layer + " " + r.result().rootHash())) {
+            requests.add(new SigningRequest(layer, r.result().rootHash(), profile, image.correlationId()));
+          }
+        }
+      }
+      if (missing > 0) {
+        return new Outcome(status(image, ImageStatus.State.PUBLISHING, total, null, null, layers,
+            List.of("waiting for " + missing + " external signatures")), null, requests);
+      }
     }
     try {
       PublishReport report = publisher.publish(image, results);

@@ -119,4 +119,63 @@ class PublishRouteTest {
       camel.close();
     }
   }
+
+  @Test
+  void externalSignaturesArriveThroughKafkaAndUntrustedOnesAreRefused() throws Exception {
+    Topics topics = Topics.withPrefix("route2.");
+    KAFKA.createTopics(topics.images(), topics.layerResults(), topics.status(), topics.deadLetters(), topics.signingRequests(),
+        topics.signatures());
+    S3Fixture s3 = S3Fixture.shared().start();
+    RecordValidator validator = RecordValidator.defaults();
+    RouteTestSupport support = new RouteTestSupport();
+    String prefix = "route-ext-" + System.nanoTime();
+    ImageRecord image = support.seed(REGISTRY, "route/external");
+    for (LayerResult r : support.stage(s3, prefix, ConversionProfile.TAR_INDEX)) {
+      s3.client().putObject(b -> b.bucket(s3.bucket()).key(r.staging().resultKey()), RequestBody.fromBytes(validator.write(r.result())));
+    }
+    dev.erofspipeline.publish.signing.SignatureStore store =
+        new dev.erofspipeline.publish.signing.SignatureStore(s3.client(), s3.bucket(), prefix, validator);
+    Publisher publisher = support.publisher(s3, REGISTRY.host(), EnumSet.allOf(PublishProfile.class), store.asSigner());
+    PublishService service = PublishService.create(publisher, s3.client(), s3.bucket(), prefix, validator, Clock.systemUTC())
+        .withExternalSigning(store, support.verifier());
+    CamelContext camel = new DefaultCamelContext();
+    camel.addRoutes(new PublishRoute(new PublishRoute.Settings(KAFKA.bootstrapServers(), "publish-ext", Duration.ofSeconds(30),
+        true), topics, validator, service));
+    camel.addRoutes(new SigningRoute(KAFKA.bootstrapServers(), "signer", topics, validator, support.signer(), Clock.systemUTC()));
+    try (KafkaProducer<byte[], byte[]> producer = KAFKA.bytesProducer();
+        KafkaConsumer<byte[], byte[]> status = KAFKA.bytesConsumer("status-reader");
+        KafkaConsumer<byte[], byte[]> requests = KAFKA.bytesConsumer("request-reader");
+        KafkaConsumer<byte[], byte[]> dead = KAFKA.bytesConsumer("dead-reader");
+        publisher) {
+      status.subscribe(List.of(topics.status()));
+      requests.subscribe(List.of(topics.signingRequests()));
+      dead.subscribe(List.of(topics.deadLetters()));
+      camel.start();
+      String subject = image.subject().digest();
+      producer.send(new ProducerRecord<>(topics.images(), subject.getBytes(StandardCharsets.UTF_8), validator.write(image))).get();
+      List<JsonNode> statuses = await(status, new ArrayList<>(), l -> has(l, subject, "route/external", "published"));
+      assertTrue(has(statuses, subject, "route/external", "publishing"), statuses.toString());
+      List<JsonNode> reqs = await(requests, new ArrayList<>(), l -> l.size() >= 3);
+      assertEquals(3, reqs.stream().map(n -> n.path("layerDigest").asText()).distinct().count(), reqs.toString());
+      assertTrue(support.verify(REGISTRY.host(), "route/external"));
+
+      // a signature by a key the trust anchors do not know is refused on arrival
+      String layer = image.layers().get(0).digest();
+      String rootHash = reqs.stream().filter(n -> n.path("layerDigest").asText().equals(layer)).findFirst().orElseThrow()
+          .path("rootHash").asText();
+      var untrusted = support.untrustedSigner();
+      var bad = new dev.erofspipeline.schemas.RootHashSignature(layer, rootHash,
+          java.util.Base64.getEncoder().encodeToString(untrusted.sign(layer, rootHash)),
+          List.of(java.util.Base64.getEncoder().encodeToString(untrusted.credentials().signerCertificate().getEncoded())), null,
+          null, null, "test");
+      producer.send(new ProducerRecord<>(topics.signatures(), layer.getBytes(StandardCharsets.UTF_8), validator.write(bad))).get();
+      List<JsonNode> letters = await(dead, new ArrayList<>(),
+          l -> l.stream().anyMatch(n -> n.path("reasonCode").asText().equals("signature-rejected")));
+      assertTrue(letters.stream().anyMatch(n -> n.path("message").asText().contains("untrusted chain")), letters.toString());
+      // the stored (trusted) signature is still the one published
+      assertTrue(support.verify(REGISTRY.host(), "route/external"));
+    } finally {
+      camel.close();
+    }
+  }
 }
