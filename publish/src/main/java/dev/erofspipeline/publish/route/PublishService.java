@@ -57,6 +57,8 @@ public final class PublishService {
   private SignatureVerifier signatureVerifier;
   /** (layer, root hash) whose signing request this process already emitted. */
   private final Set<String> requested = ConcurrentHashMap.newKeySet();
+  /** image -> state summary last emitted by {@link #retryPending()}. */
+  private final Map<String, String> lastReported = new ConcurrentHashMap<>();
   /** layer digest -> pending image records waiting on it (this process's view; rebuilt by retryPending). */
   private final Map<String, Set<ImageRecord>> waiting = new ConcurrentHashMap<>();
 
@@ -143,7 +145,13 @@ public final class PublishService {
   public List<Outcome> retryPending() throws IOException {
     List<Outcome> out = new ArrayList<>();
     for (ImageRecord image : pending.list()) {
-      out.add(attempt(image));
+      Outcome o = attempt(image);
+      // a timer pass reports changes only, not the same "converting" line again and again
+      String key = image.registry() + "/" + image.repository() + "@" + image.subject().digest();
+      String summary = o.status().state() + " " + o.status().layersDone() + " " + o.status().reasonCode();
+      if (o.deadLetter() != null || !o.signingRequests().isEmpty() || !summary.equals(lastReported.put(key, summary))) {
+        out.add(o);
+      }
     }
     return out;
   }
