@@ -52,7 +52,7 @@ public final class EmbeddedKafka implements AutoCloseable {
     private int port;
     private int controllerPort;
     private KafkaRaftServer server;
-    private Thread shutdownHook;
+    private ShutdownHook shutdownHook;
     private volatile boolean running;
 
     /** A broker with a temporary log directory and free ports. */
@@ -97,8 +97,7 @@ public final class EmbeddedKafka implements AutoCloseable {
             throw last;
         }
         running = true;
-        shutdownHook = new Thread(this::closeFromHook, "embedded-kafka-shutdown");
-        Runtime.getRuntime().addShutdownHook(shutdownHook);
+        shutdownHook = ShutdownHook.register("embedded-kafka-shutdown", this::closeFromHook);
         LOG.info("Kafka broker started on {} in {} ms (log dir {})", bootstrapServers(),
                 (System.nanoTime() - t0) / 1_000_000, dataDir);
         return this;
@@ -275,14 +274,10 @@ public final class EmbeddedKafka implements AutoCloseable {
     /** Stops the broker and deletes its directory unless it is a persistent one. Idempotent. */
     @Override
     public synchronized void close() {
-        Thread hook = shutdownHook;
+        ShutdownHook hook = shutdownHook;
         shutdownHook = null;
         if (hook != null) {
-            try {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException shuttingDown) {
-                // the JVM is exiting; the hook is running or will run close() itself
-            }
+            hook.cancel();
         }
         doClose();
     }

@@ -38,7 +38,7 @@ public final class EmbeddedS3 implements AutoCloseable {
     private S3Proxy proxy;
     private BlobStore blobStore;
     private int port;
-    private Thread shutdownHook;
+    private ShutdownHook shutdownHook;
     private volatile boolean running;
 
     /** An in-memory server with the default credentials on a free port. */
@@ -82,8 +82,7 @@ public final class EmbeddedS3 implements AutoCloseable {
             throw last;
         }
         running = true;
-        shutdownHook = new Thread(this::stopQuietly, "embedded-s3-shutdown");
-        Runtime.getRuntime().addShutdownHook(shutdownHook);
+        shutdownHook = ShutdownHook.register("embedded-s3-shutdown", this::stopQuietly);
         LOG.info("S3Proxy started on {} in {} ms ({})", endpoint(), (System.nanoTime() - t0) / 1_000_000,
                 directory == null ? "in memory" : directory);
         return this;
@@ -183,14 +182,10 @@ public final class EmbeddedS3 implements AutoCloseable {
     /** Stops the server (about 10 ms); in-memory objects are gone, a directory is kept. Idempotent. */
     @Override
     public synchronized void close() {
-        Thread hook = shutdownHook;
+        ShutdownHook hook = shutdownHook;
         shutdownHook = null;
         if (hook != null) {
-            try {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException shuttingDown) {
-                // the JVM is exiting
-            }
+            hook.cancel();
         }
         stopQuietly();
     }

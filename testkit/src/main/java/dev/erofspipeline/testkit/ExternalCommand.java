@@ -1,5 +1,6 @@
 package dev.erofspipeline.testkit;
 
+import dev.erofspipeline.embedded.ShutdownHook;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -42,15 +43,14 @@ public final class ExternalCommand {
     public static Result run(Duration timeout, List<String> command) {
         Path out = null;
         Process p = null;
-        Thread hook = null;
+        ShutdownHook hook = null;
         try {
             out = Files.createTempFile("testkit-cmd-", ".log");
             ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true)
                     .redirectOutput(out.toFile()).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
             p = pb.start();
             Process child = p;
-            hook = new Thread(child::destroyForcibly, "testkit-kill-" + command.get(0));
-            Runtime.getRuntime().addShutdownHook(hook);
+            hook = ShutdownHook.register("testkit-kill-" + command.get(0), child::destroyForcibly);
             if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
                 p.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
                 throw new IllegalStateException(String.join(" ", command) + " timed out after " + timeout
@@ -67,11 +67,7 @@ public final class ExternalCommand {
                 p.destroyForcibly();
             }
             if (hook != null) {
-                try {
-                    Runtime.getRuntime().removeShutdownHook(hook);
-                } catch (IllegalStateException exiting) {
-                    // the JVM is exiting and the hook kills the child
-                }
+                hook.cancel();
             }
             if (out != null) {
                 try {

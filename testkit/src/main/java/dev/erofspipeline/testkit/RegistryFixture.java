@@ -1,5 +1,6 @@
 package dev.erofspipeline.testkit;
 
+import dev.erofspipeline.embedded.ShutdownHook;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -77,7 +78,7 @@ public final class RegistryFixture extends Fixture<RegistryFixture> {
     private Process process;
     private GenericContainer<?> container;
     private String host;
-    private Thread shutdownHook;
+    private ShutdownHook shutdownHook;
     private long startMillis;
 
     private RegistryFixture(boolean useContainer) {
@@ -142,8 +143,7 @@ public final class RegistryFixture extends Fixture<RegistryFixture> {
                 storage = Files.createDirectories(dir.resolve("storage"));
                 config = dir.resolve("config.yml");
                 log = dir.resolve("registry.log");
-                shutdownHook = new Thread(this::killAndDelete, "registry-fixture-kill");
-                Runtime.getRuntime().addShutdownHook(shutdownHook);
+                shutdownHook = ShutdownHook.register("registry-fixture-kill", this::killAndDelete);
                 startProcess(0);
             }
         } catch (IOException e) {
@@ -439,14 +439,10 @@ public final class RegistryFixture extends Fixture<RegistryFixture> {
             EmbeddedSupport.deleteQuietly(dir);
             dir = null;
         }
-        Thread hook = shutdownHook;
+        ShutdownHook hook = shutdownHook;
         shutdownHook = null;
         if (hook != null) {
-            try {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException exiting) {
-                // the JVM is exiting; the hook does the same work
-            }
+            hook.cancel();
         }
         if (container != null) {
             container.stop();
