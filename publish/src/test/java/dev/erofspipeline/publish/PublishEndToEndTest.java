@@ -258,4 +258,38 @@ class PublishEndToEndTest {
     }
     assertFalse(Http.get(REGISTRY.host(), "/v2/" + repo + "/tags/list").json().toString().contains("sha256-"));
   }
+
+  @Test
+  void aDockerV2Schema2ImageIsPublishedAndVerified(@TempDir Path tmp) throws Exception {
+    String repo = "e2e/docker";
+    // Docker v2s2 has no zstd: the gzip layers of the test image only
+    var spec = dev.erofspipeline.testkit.OciLayoutBuilder.ImageSpec.linux("amd64");
+    List<String> expected = new java.util.ArrayList<>();
+    for (var l : img.image.layers()) {
+      if (l.compression() == dev.erofspipeline.testkit.OciLayoutBuilder.Compression.GZIP) {
+        spec.layer(l.tar(), l.compression());
+        expected.add(l.digest());
+      }
+    }
+    new dev.erofspipeline.testkit.OciLayoutBuilder(tmp.resolve("gz")).addImage("v1", spec);
+    String digest = REGISTRY.seed(tmp.resolve("gz"), "v1", repo + ":v1", RegistryFixture.Format.DOCKER_V2S2);
+    Http.Response m = Http.manifest(REGISTRY.host(), repo, digest);
+    assertEquals(MediaTypes.DOCKER_MANIFEST, m.contentType());
+    List<ImageRecord.Layer> layers = new java.util.ArrayList<>();
+    for (JsonNode l : m.json().path("layers")) {
+      layers.add(new ImageRecord.Layer(l.path("digest").asText(), l.path("size").asLong(), l.path("mediaType").asText(), null));
+    }
+    assertEquals(expected, layers.stream().map(ImageRecord.Layer::digest).toList());
+    assertTrue(layers.stream().allMatch(l -> l.mediaType().equals(MediaTypes.DOCKER_LAYER_TAR_GZIP)), layers.toString());
+    ImageRecord record = new ImageRecord(REGISTRY.host(), repo, new ImageRecord.Subject(digest, MediaTypes.DOCKER_MANIFEST,
+        m.body().length), "linux/amd64", null, repo + ":v1", layers, ConversionProfile.TAR_INDEX, "test");
+    try (Publisher p = publisher()) {
+      p.publish(record, img.stage(s3, "docker", ConversionProfile.TAR_INDEX));
+    }
+    JsonNode bundle = Http.manifest(REGISTRY.host(), repo, Http.manifest(REGISTRY.host(), repo, "sha256-" + digest.substring(7))
+        .json().path("manifests").get(0).path("digest").asText()).json();
+    assertEquals(MediaTypes.DOCKER_MANIFEST, bundle.path("subject").path("mediaType").asText());
+    assertTrue(verify(repo, PublishProfile.IMAGE_BUNDLE).ok());
+    assertTrue(verify(repo, PublishProfile.LAYER).ok());
+  }
 }
