@@ -135,6 +135,10 @@ public final class Publisher implements AutoCloseable {
    */
   public PublishReport publish(ImageRecord image, List<LayerResult> results) throws PublishException {
     List<String> allLayers = image.layers().stream().map(ImageRecord.Layer::digest).distinct().toList();
+    if (allLayers.isEmpty()) {
+      throw new PublishException(PublishException.Reason.RESULTS_INCOMPLETE, "image " + image.subject().digest() + " has no layers",
+          List.of(), null);
+    }
     Map<String, LayerResult> byDigest = new LinkedHashMap<>();
     for (LayerResult r : results) {
       if (r != null && r.result() != null) {

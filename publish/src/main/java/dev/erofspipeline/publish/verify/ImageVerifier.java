@@ -54,6 +54,9 @@ public final class ImageVerifier {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final int EROFS_SUPER_OFFSET = 1024;
   private static final int EROFS_MAGIC = 0xE0F5E1E2;
+  /** Index and hash device are held in memory: 1 GiB each at most (with 512-byte blocks a tree that size covers about 16 GiB of data). */
+  private static final long MAX_IN_MEMORY = 1L << 30;
+  private static final long MAX_SIGNATURE = 1L << 20;
 
   private final RegistryTarget target;
   private final SignatureVerifier signatures;
@@ -235,6 +238,10 @@ public final class ImageVerifier {
     byte[] index;
     byte[] tree;
     byte[] sig;
+    if (p.index().size() > MAX_IN_MEMORY || p.tree().size() > MAX_IN_MEMORY || p.signature().size() > MAX_SIGNATURE) {
+      return row(manifestDigest, platform, d, p, Reason.DOWNLOAD_FAILED, "payload sizes " + p.index().size() + "/"
+          + p.tree().size() + "/" + p.signature().size() + " exceed what verify holds in memory");
+    }
     try {
       index = target.getBlob(repo, p.index().digest());
       tree = target.getBlob(repo, p.tree().digest());
