@@ -232,8 +232,11 @@ class ServiceCommandsTest {
     Topics topics = Topics.withPrefix(prefix);
     Path config = configFile(prefix, 0);
     TestSigningKeys keys = TestSigningKeys.create(Files.createDirectories(dir.resolve(prefix + "pki")));
+    Path hookSecret = Files.writeString(dir.resolve(prefix + "hook-secret"), "a-webhook-secret-of-some-length\n");
+    int hookPort = freePort();
     Files.writeString(config, "signing.keyFile=" + keys.key() + "\nsigning.certFile=" + keys.chain()
-        + "\npublish.retrySeconds=2\n", java.nio.file.StandardOpenOption.APPEND);
+        + "\npublish.retrySeconds=2\ningest.webhookPort=" + hookPort + "\ningest.webhookSecretFile=" + hookSecret + "\n",
+        java.nio.file.StandardOpenOption.APPEND);
 
     CompletableFuture<RoleServices> started = new CompletableFuture<>();
     RunCommand.onStarted = started::complete;
@@ -251,6 +254,11 @@ class ServiceCommandsTest {
     }
     String ref = REGISTRY.host() + "/pub/app:1";
     try {
+      // the webhook endpoint is up and wants the secret
+      HttpResponse<String> hook = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + hookPort + "/webhooks/distribution"))
+          .POST(HttpRequest.BodyPublishers.ofString("{\"events\":[]}")).header("Content-Type", "application/json").build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertEquals(401, hook.statusCode(), hook.body());
       Run submitted = run("submit", "--config", config.toString(), ref);
       assertEquals(0, submitted.exitCode(), submitted.err());
       try (KafkaConsumer<String, byte[]> c = KAFKA.consumer("check-" + prefix,
@@ -276,6 +284,43 @@ class ServiceCommandsTest {
     assertEquals(0, running.get(30, TimeUnit.SECONDS).exitCode());
     Run verified = run("verify", ref, "--ca", keys.ca().toString(), "--insecure-registry", REGISTRY.host());
     assertEquals(0, verified.exitCode(), verified.out() + verified.err());
+  }
+
+  @Test
+  void runRoleAllWithoutKafkaOrS3StartsTheEmbeddedOnes() throws Exception {
+    String prefix = prefix();
+    TestSigningKeys keys = TestSigningKeys.create(Files.createDirectories(dir.resolve(prefix + "pki")));
+    int port = freePort();
+    CompletableFuture<RoleServices> started = new CompletableFuture<>();
+    RunCommand.onStarted = started::complete;
+    CompletableFuture<Run> running = CompletableFuture.supplyAsync(() -> run("run", "--role", "all",
+        "--set", "kafka.dataDir=" + dir.resolve(prefix + "kafka"), "--set", "s3.dataDir=" + dir.resolve(prefix + "s3"),
+        "--set", "signing.keyFile=" + keys.key(), "--set", "signing.certFile=" + keys.chain(),
+        "--set", "http.bind=127.0.0.1", "--set", "http.port=" + port, "--set", "worker.concurrency=1"));
+    RoleServices services;
+    try {
+      CompletableFuture.anyOf(started, running).get(60, TimeUnit.SECONDS);
+      if (!started.isDone()) {
+        throw new AssertionError("run ended without starting: " + running.get());
+      }
+      services = started.get();
+    } finally {
+      RunCommand.onStarted = s -> { };
+    }
+    try {
+      assertTrue(!services.bootstrapServers().equals(KAFKA.bootstrapServers()));
+      await("ready", Duration.ofSeconds(20), () -> {
+        try {
+          return get(port, "/health/ready").statusCode() == 200;
+        } catch (Exception e) {
+          return false;
+        }
+      });
+      assertTrue(Files.isDirectory(dir.resolve(prefix + "s3").resolve("erofs-pipeline")), "bucket directory");
+    } finally {
+      services.close();
+    }
+    assertEquals(0, running.get(30, TimeUnit.SECONDS).exitCode());
   }
 
   private static List<String> lagLines(String metrics, String group, String topic) {

@@ -218,8 +218,12 @@ public final class RoleServices implements AutoCloseable {
     toClose.push(client);
     try {
       client.headBucket(b -> b.bucket(bucket));
-    } catch (software.amazon.awssdk.services.s3.model.NoSuchBucketException missing) {
+    } catch (software.amazon.awssdk.services.s3.model.S3Exception missing) {
+      if (missing.statusCode() != 404) {
+        throw missing;
+      }
       client.createBucket(b -> b.bucket(bucket));
+      LOG.info("created bucket {} in the embedded S3 server", bucket);
     }
     return client;
   }
@@ -284,10 +288,15 @@ public final class RoleServices implements AutoCloseable {
     LOG.info("stopping role {}", role.label());
     while (!toClose.isEmpty()) {
       AutoCloseable c = toClose.pop();
+      long t0 = System.nanoTime();
       try {
         c.close();
       } catch (Exception e) {
         LOG.warn("stopping {} failed: {}", c, e.toString());
+      }
+      long ms = (System.nanoTime() - t0) / 1_000_000;
+      if (ms > 1000) {
+        LOG.info("stopping {} took {} ms", c, ms);
       }
     }
     stopped.countDown();
