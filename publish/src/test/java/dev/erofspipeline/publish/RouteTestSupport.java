@@ -35,6 +35,12 @@ public final class RouteTestSupport {
     return img.publisher(s3, TestImage.options(insecureHost), profiles, signer, img.verifier());
   }
 
+  /** A publisher whose registry client gives up at once (no retries, short timeouts). */
+  public Publisher publisher(S3Fixture s3, String insecureHost, Set<PublishProfile> profiles, boolean noRetries) {
+    return img.publisher(s3, dev.erofspipeline.registry.RegistryOptions.builder().insecureHost(insecureHost).maxRetries(0)
+        .connectTimeout(java.time.Duration.ofSeconds(2)).build(), profiles);
+  }
+
   public dev.erofspipeline.publish.signing.CmsRootHashSigner signer() {
     return (dev.erofspipeline.publish.signing.CmsRootHashSigner) img.signer();
   }

@@ -59,6 +59,9 @@ public final class PublishService {
   private final Set<String> requested = ConcurrentHashMap.newKeySet();
   /** image -> state summary last emitted by {@link #retryPending()}. */
   private final Map<String, String> lastReported = new ConcurrentHashMap<>();
+  /** image -> transient publish failures so far (bounded by {@link #maxTransientFailures}). */
+  private final Map<String, Integer> transientFailures = new ConcurrentHashMap<>();
+  private volatile int maxTransientFailures = 20;
   /** layer digest -> pending image records waiting on it (this process's view; rebuilt by retryPending). */
   private final Map<String, Set<ImageRecord>> waiting = new ConcurrentHashMap<>();
 
@@ -78,6 +81,19 @@ public final class PublishService {
       String prefix, RecordValidator validator, Clock clock) {
     return new PublishService(publisher, new StagedResults(s3, bucket, prefix, validator),
         new PendingImages(s3, bucket, prefix, validator), clock, validator);
+  }
+
+  /**
+   * How many transient failures (registry unavailable, staging unreadable, signer down) an image
+   * may have before it is failed and dead-lettered (default 20; each retry waits for the route's
+   * timer).
+   */
+  public PublishService withMaxTransientFailures(int n) {
+    if (n < 1) {
+      throw new IllegalArgumentException("maxTransientFailures < 1");
+    }
+    this.maxTransientFailures = n;
+    return this;
   }
 
   /**
@@ -195,6 +211,7 @@ public final class PublishService {
     }
     try {
       PublishReport report = publisher.publish(image, results);
+      transientFailures.remove(image.registry() + "/" + image.repository() + "@" + image.subject().digest());
       forget(image);
       pending.remove(image);
       List<ImageStatus.Layer> done = image.layers().stream()
@@ -215,15 +232,20 @@ public final class PublishService {
         marked.add(new ImageStatus.Layer(l.digest(), missing ? ImageStatus.LayerState.FAILED : ImageStatus.LayerState.PUBLISHED,
             missing ? "not published: " + e.reasonCode() : null));
       }
-      if (e.isTransient()) {
-        LOG.warn("publishing {} failed, will retry: {}", image.subject().digest(), e.getMessage());
+      String imageKey = image.registry() + "/" + image.repository() + "@" + image.subject().digest();
+      int failures = e.isTransient() ? transientFailures.merge(imageKey, 1, Integer::sum) : 0;
+      if (e.isTransient() && failures < maxTransientFailures) {
+        LOG.warn("publishing {} failed ({} of {}), will retry: {}", image.subject().digest(), failures, maxTransientFailures,
+            e.getMessage());
         return new Outcome(status(image, ImageStatus.State.PUBLISHING, total, e.getMessage(), e.reasonCode(), marked,
             List.of("will retry")), null);
       }
       LOG.warn("publishing {} failed: {}", image.subject().digest(), e.getMessage());
+      transientFailures.remove(imageKey);
       forget(image);
       pending.remove(image);
-      DeadLetter letter = DeadLetter.of(DeadLetter.Stage.PUBLISH, DeadLetter.Input.of(validator.write(image)), e, e.reasonCode(), 1,
+      DeadLetter letter = DeadLetter.of(DeadLetter.Stage.PUBLISH, DeadLetter.Input.of(validator.write(image)), e, e.reasonCode(),
+          Math.max(1, failures),
           image.correlationId());
       return new Outcome(status(image, ImageStatus.State.FAILED, total, e.getMessage(), e.reasonCode(), marked, List.of()), letter);
     }
