@@ -203,7 +203,9 @@ public final class Installation {
       throws InterruptedException, ExecutionException, TimeoutException {
     int partitions = positiveInt(ConfigKey.KAFKA_TOPIC_PARTITIONS, 1);
     int rf = positiveInt(ConfigKey.KAFKA_REPLICATION_FACTOR, 0);
-    java.util.Set<String> existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);
+    java.util.Set<String> existing =
+        admin.listTopics(new org.apache.kafka.clients.admin.ListTopicsOptions().timeoutMs(15_000)).names()
+            .get(30, TimeUnit.SECONDS);
     List<NewTopic> missing = new ArrayList<>();
     for (String name : topics.all()) {
       if (existing.contains(name)) {

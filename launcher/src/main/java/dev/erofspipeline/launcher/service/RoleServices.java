@@ -147,7 +147,15 @@ public final class RoleServices implements AutoCloseable {
       toClose.push(ops);
     }
     if (createTopics) {
-      List<String> created = inst.createMissingTopics(admin);
+      List<String> created;
+      try {
+        created = inst.createMissingTopics(admin);
+      } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+        Throwable c = e instanceof java.util.concurrent.ExecutionException && e.getCause() != null ? e.getCause() : e;
+        throw new IllegalStateException("cannot create the topics on Kafka at " + bootstrap + " ("
+            + ConfigKey.KAFKA_BOOTSTRAP.key() + "): " + c.getClass().getSimpleName()
+            + (c.getMessage() == null ? "" : ": " + c.getMessage()), e);
+      }
       if (!created.isEmpty()) {
         LOG.info("created topics {}", created);
       }
