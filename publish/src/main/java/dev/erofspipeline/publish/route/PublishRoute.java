@@ -24,7 +24,10 @@ import org.slf4j.LoggerFactory;
  * The publish stage's data flow: {@code erofs.images} (keyed by subject digest) and {@code
  * erofs.layer-results} (keyed by layer digest) in; {@code erofs.status} records and {@code
  * erofs.dead-letters} out; an input's offset is committed only after its outputs are acknowledged. A
- * timer retries images still waiting (results seen by another process, transient registry failures).
+ * timer looks at images still waiting (results seen by another process, transient registry
+ * failures). Only the {@code erofs.images} consumer publishes: a layer result, a signature or the
+ * timer that completes an image sends the image record back to {@code erofs.images} keyed by its
+ * subject digest, so all writes for one subject happen in the process owning that partition.
  * An unreadable record is dead-lettered and committed; a failure to reach S3 stops the partition at
  * that record ({@code breakOnFirstError}) so it is read again.
  */
@@ -126,6 +129,12 @@ public final class PublishRoute extends RouteBuilder {
   private List<Out> outputs(List<PublishService.Outcome> outcomes) {
     List<Out> out = new ArrayList<>();
     for (PublishService.Outcome o : outcomes) {
+      if (o.requeue() != null) {
+        out.add(new Out(topics.images(), o.requeue().key(), validator.write(o.requeue())));
+      }
+      if (o.status() == null) {
+        continue;
+      }
       out.add(new Out(topics.status(), o.status().key(), validator.write(o.status())));
       for (SigningRequest r : o.signingRequests()) {
         out.add(new Out(topics.signingRequests(), r.key(), validator.write(r)));

@@ -41,9 +41,19 @@ public final class PublishService {
   private static final Logger LOG = LoggerFactory.getLogger(PublishService.class);
 
   /** What to emit: a status record, and a dead letter when the image failed for good. */
-  public record Outcome(ImageStatus status, DeadLetter deadLetter, List<SigningRequest> signingRequests) {
+  /**
+   * What to emit. {@code requeue}: an image that is ready to publish, to be sent back to {@code
+   * erofs.images} (keyed by its subject digest) so that the one consumer owning that subject's
+   * partition publishes it; only {@link #onImage} publishes, which keeps the writers of one subject
+   * in one process even with several publish instances.
+   */
+  public record Outcome(ImageStatus status, DeadLetter deadLetter, List<SigningRequest> signingRequests, ImageRecord requeue) {
     Outcome(ImageStatus status, DeadLetter deadLetter) {
-      this(status, deadLetter, List.of());
+      this(status, deadLetter, List.of(), null);
+    }
+
+    Outcome(ImageStatus status, DeadLetter deadLetter, List<SigningRequest> signingRequests) {
+      this(status, deadLetter, signingRequests, null);
     }
   }
 
@@ -132,19 +142,19 @@ public final class PublishService {
     Set<ImageRecord> images = waiting.get(signature.layerDigest());
     if (images != null) {
       for (ImageRecord image : List.copyOf(images)) {
-        out.add(attempt(image));
+        out.add(attempt(image, false));
       }
     }
     return out;
   }
 
-  /** An image record arrived: publish it if all results exist, else remember it. */
+  /** An image record arrived (from ingest, or requeued): publish it if all results exist, else remember it. */
   public Outcome onImage(ImageRecord image) throws IOException {
     pending.put(image);
-    return attempt(image);
+    return attempt(image, true);
   }
 
-  /** A layer result arrived: try every image waiting on that layer. */
+  /** A layer result arrived: the images waiting on that layer that are now complete are requeued. */
   public List<Outcome> onLayerResult(LayerResult result) throws IOException {
     List<Outcome> out = new ArrayList<>();
     Set<ImageRecord> images = waiting.get(result.key());
@@ -152,16 +162,23 @@ public final class PublishService {
       return out;
     }
     for (ImageRecord image : List.copyOf(images)) {
-      out.add(attempt(image));
+      out.add(attempt(image, false));
     }
     return out;
   }
 
-  /** Retries every pending image (at start and on a timer): covers results this process did not see. */
+  /**
+   * Looks at every pending image (at start and on a timer): complete ones are requeued, which covers
+   * results this process did not see and transient failures.
+   */
   public List<Outcome> retryPending() throws IOException {
     List<Outcome> out = new ArrayList<>();
     for (ImageRecord image : pending.list()) {
-      Outcome o = attempt(image);
+      Outcome o = attempt(image, false);
+      if (o.requeue() != null) {
+        out.add(o);
+        continue;
+      }
       // a timer pass reports changes only, not the same "converting" line again and again
       String key = image.registry() + "/" + image.repository() + "@" + image.subject().digest();
       String summary = o.status().state() + " " + o.status().layersDone() + " " + o.status().reasonCode();
@@ -172,7 +189,7 @@ public final class PublishService {
     return out;
   }
 
-  private Outcome attempt(ImageRecord image) throws IOException {
+  private Outcome attempt(ImageRecord image, boolean publishNow) throws IOException {
     ConversionProfile profile = image.profile() != null ? image.profile() : ConversionProfile.TAR_INDEX;
     List<LayerResult> results = new ArrayList<>();
     List<ImageStatus.Layer> layers = new ArrayList<>();
@@ -208,6 +225,9 @@ public final class PublishService {
         return new Outcome(status(image, ImageStatus.State.PUBLISHING, total, null, null, layers,
             List.of("waiting for " + missing + " external signatures")), null, requests);
       }
+    }
+    if (!publishNow) {
+      return new Outcome(null, null, List.of(), image);
     }
     try {
       PublishReport report = publisher.publish(image, results);

@@ -105,6 +105,20 @@ class PublishRouteTest {
       }
       await(status, statuses, l -> has(l, subject, "route/app", "published"));
       assertTrue(support.verify(REGISTRY.host(), "route/app"), "verify after the route published");
+      // the completed image went back to erofs.images keyed by its subject: publishing stays with that partition's owner
+      try (KafkaConsumer<byte[], byte[]> images = KAFKA.bytesConsumer("images-reader")) {
+        images.subscribe(List.of(topics.images()));
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        int withSubject = 0;
+        while (withSubject < 2 && System.nanoTime() < deadline) {
+          for (ConsumerRecord<byte[], byte[]> r : images.poll(Duration.ofMillis(200))) {
+            if (r.key() != null && new String(r.key(), StandardCharsets.UTF_8).equals(subject)) {
+              withSubject++;
+            }
+          }
+        }
+        assertTrue(withSubject >= 2, "requeued image record keyed by subject: " + withSubject);
+      }
 
       // results already there: published or failed at once
       producer.send(new ProducerRecord<>(topics.images(), subject.getBytes(StandardCharsets.UTF_8), validator.write(broken))).get();

@@ -48,8 +48,12 @@ class PublishServiceTest {
       PublishService restarted = PublishService.create(p, s3.client(), s3.bucket(), prefix, v, Clock.systemUTC());
       List<PublishService.Outcome> out = restarted.retryPending();
       assertEquals(1, out.size());
-      assertEquals(ImageStatus.State.PUBLISHED, out.get(0).status().state());
-      assertEquals(3, out.get(0).status().layersDone());
+      // complete: requeued to erofs.images (keyed by subject), where it is published
+      assertEquals(image, out.get(0).requeue());
+      assertNull(out.get(0).status());
+      PublishService.Outcome published = restarted.onImage(out.get(0).requeue());
+      assertEquals(ImageStatus.State.PUBLISHED, published.status().state());
+      assertEquals(3, published.status().layersDone());
       assertTrue(restarted.retryPending().isEmpty(), "nothing left pending");
     }
   }
@@ -71,8 +75,10 @@ class PublishServiceTest {
       assertEquals(ImageStatus.State.PUBLISHING, first.status().state(), first.status().toString());
       assertEquals("registry-unavailable", first.status().reasonCode());
       assertNull(first.deadLetter());
-      List<PublishService.Outcome> second = service.retryPending();
-      assertEquals(1, second.size());
+      List<PublishService.Outcome> requeued = service.retryPending();
+      assertEquals(1, requeued.size());
+      assertEquals(image, requeued.get(0).requeue());
+      List<PublishService.Outcome> second = List.of(service.onImage(requeued.get(0).requeue()));
       assertEquals(ImageStatus.State.FAILED, second.get(0).status().state());
       assertNotNull(second.get(0).deadLetter());
       assertEquals("registry-unavailable", second.get(0).deadLetter().reasonCode());
