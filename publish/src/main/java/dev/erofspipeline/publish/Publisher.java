@@ -7,7 +7,6 @@ import dev.erofspipeline.registry.BlobSource;
 import dev.erofspipeline.registry.Descriptor;
 import dev.erofspipeline.registry.Manifest;
 import dev.erofspipeline.registry.Registries;
-import dev.erofspipeline.registry.RegistryClient;
 import dev.erofspipeline.registry.RegistryException;
 import dev.erofspipeline.registry.RegistryOptions;
 import dev.erofspipeline.registry.RegistryTarget;
@@ -326,9 +325,7 @@ public final class Publisher implements AutoCloseable {
           throw e;
         }
       }
-      if (target instanceof RegistryClient rc && !rc.hasReferrersApi(repo, subject)) {
-        FallbackIndex.remove(target, repo, subject, old.digest());
-      }
+      target.removeReferrer(repo, subject, old.digest());
       String fp = old.annotations().get(ReferrerManifests.PROFILE_FINGERPRINT);
       replaced.add(subject + " -> " + old.digest() + " (" + artifactType + ", profile fingerprint "
           + (fp == null ? "none" : fp) + ")");

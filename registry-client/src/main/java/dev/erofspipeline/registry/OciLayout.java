@@ -463,6 +463,31 @@ public final class OciLayout implements RegistryTarget {
         }
     }
 
+    /** Drops the untagged {@code index.json} entry of the referrer; tagged entries of the same manifest stay. */
+    @Override
+    public void removeReferrer(String repository, String subjectDigest, String referrerDigest) throws IOException {
+        Digests.requireValid(subjectDigest);
+        ReentrantLock lock = lock();
+        lock.lock();
+        try {
+            if (!Files.exists(dir.resolve("index.json"))) {
+                return;
+            }
+            ObjectNode index = readIndex();
+            ArrayNode manifests = (ArrayNode) index.get("manifests");
+            for (int i = manifests.size() - 1; i >= 0; i--) {
+                JsonNode e = manifests.get(i);
+                if (referrerDigest.equals(e.path("digest").asText()) && refName(e) == null) {
+                    manifests.remove(i);
+                    writeIndex(index);
+                    return;
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
     @Override
     public String toString() {
         return "OciLayout[" + dir + "]";

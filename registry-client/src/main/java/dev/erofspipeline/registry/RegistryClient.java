@@ -602,6 +602,28 @@ public final class RegistryClient implements RegistryTarget {
         }
     }
 
+    /** With the referrers API: nothing. Without: the entry is dropped from the tag-schema index, under the subject's lock. */
+    @Override
+    public void removeReferrer(String repository, String subjectDigest, String referrerDigest) throws IOException {
+        Digests.requireValid(subjectDigest);
+        if (hasReferrersApi(repository, subjectDigest)) {
+            return;
+        }
+        ReentrantLock lock = subjectLocks.lockFor(host + "/" + repository + "@" + subjectDigest);
+        lock.lock();
+        try {
+            List<ObjectNode> entries = ReferrersIndex.entries(fallbackIndex(repository, subjectDigest).map(Manifest::bytes)
+                    .orElse(null));
+            List<ObjectNode> kept = entries.stream().filter(e -> !referrerDigest.equals(e.path("digest").asText())).toList();
+            if (kept.size() != entries.size()) {
+                putManifest(repository, ReferrersIndex.fallbackTag(subjectDigest),
+                        Manifest.of(ReferrersIndex.write(kept, null), MediaTypeNames.OCI_INDEX));
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
     // ------------------------------------------------------------------------------------------------ HTTP core
 
     private static final class Call {

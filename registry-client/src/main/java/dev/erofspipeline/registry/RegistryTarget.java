@@ -76,6 +76,13 @@ public interface RegistryTarget extends AutoCloseable {
     void addReferrer(String repository, String subjectDigest, Descriptor referrer) throws IOException;
 
     /**
+     * Undoes {@link #addReferrer}: {@link #referrers} no longer lists {@code referrerDigest} for {@code subjectDigest}.
+     * A no-op where the store indexes subjects itself (deleting the referrer manifest is enough there) and when the
+     * entry is absent. Use it after deleting a replaced referrer manifest.
+     */
+    void removeReferrer(String repository, String subjectDigest, String referrerDigest) throws IOException;
+
+    /**
      * Stores a referrer manifest (whose {@code subject} is {@code subjectDigest}) by digest and records it with
      * {@link #addReferrer}; returns its descriptor.
      */
