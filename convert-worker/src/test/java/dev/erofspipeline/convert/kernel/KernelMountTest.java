@@ -56,6 +56,11 @@ class KernelMountTest {
   @BeforeAll
   static void needsRootAndLoopDevices() throws Exception {
     String why = null;
+    String jnu = System.getProperty("sun.jnu.encoding", "");
+    if (!jnu.equalsIgnoreCase("UTF-8")) {
+      // file names of the mounted tree are read through java.nio: non-ASCII names need UTF-8
+      fail("file names are decoded as " + jnu + ", not UTF-8: run the tests with LANG=C.UTF-8");
+    }
     if (!"0".equals(exec("id", "-u").out().strip())) {
       why = "not running as root";
     } else if (!Files.exists(Path.of("/dev/loop-control"))) {
