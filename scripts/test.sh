@@ -28,4 +28,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 cd "$root"
+# Tar names are bytes; the kernel check reads mounted names through Java, which decodes them with
+# the locale's charset. CI may run with no locale at all (POSIX, ASCII).
+export LANG=C.UTF-8 LC_ALL=C.UTF-8
 exec mvn -B verify "$@"
