@@ -34,6 +34,11 @@ final class ConfigOptions {
   static volatile Map<String, String> environment = System.getenv();
 
   Configuration load() throws IOException {
+    return load(Map.of());
+  }
+
+  /** With the command's own options, which win over {@code --set}. */
+  Configuration load(Map<ConfigKey, String> commandOptions) throws IOException {
     if (configFile != null && !Files.isRegularFile(configFile)) {
       throw new IllegalArgumentException("--config: no such file " + configFile);
     }
@@ -51,6 +56,7 @@ final class ConfigOptions {
     if (registryConfig != null) {
       overrides.put(ConfigKey.REGISTRY_CONFIG, registryConfig.toString());
     }
+    overrides.putAll(commandOptions);
     return Configuration.load(configFile, environment, overrides);
   }
 }

@@ -28,13 +28,33 @@ final class RunCommand implements Callable<Integer> {
       description = "ingest, worker, publish or all (default: ${DEFAULT-VALUE})")
   String role;
 
+  @Option(names = "--signing-key", paramLabel = "FILE", description = "PEM private key or PKCS#12 file (signing.keyFile)")
+  java.nio.file.Path signingKey;
+
+  @Option(names = "--signing-cert", paramLabel = "FILE", description = "PEM certificate chain, signer first (signing.certFile)")
+  java.nio.file.Path signingCert;
+
+  @Option(names = "--profile", paramLabel = "image-bundle|layer|all", description = "Attachment profile (profile)")
+  String profile;
+
   /** Told about the services once they run (tests stop them through it). */
   static volatile Consumer<RoleServices> onStarted = s -> { };
 
   @Override
   public Integer call() throws Exception {
     Role r = Role.parse(role);
-    Installation inst = new Installation(options.load());
+    java.util.Map<dev.erofspipeline.launcher.config.ConfigKey, String> own = new java.util.EnumMap<>(
+        dev.erofspipeline.launcher.config.ConfigKey.class);
+    if (signingKey != null) {
+      own.put(dev.erofspipeline.launcher.config.ConfigKey.SIGNING_KEY_FILE, signingKey.toString());
+    }
+    if (signingCert != null) {
+      own.put(dev.erofspipeline.launcher.config.ConfigKey.SIGNING_CERT_FILE, signingCert.toString());
+    }
+    if (profile != null) {
+      own.put(dev.erofspipeline.launcher.config.ConfigKey.PROFILE, profile);
+    }
+    Installation inst = new Installation(options.load(own));
     RoleServices services = RoleServices.start(inst, r, Main.projectVersion());
     Thread hook = new Thread(services::close, "erofs-shutdown");
     Runtime.getRuntime().addShutdownHook(hook);

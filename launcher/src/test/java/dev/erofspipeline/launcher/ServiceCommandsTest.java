@@ -295,7 +295,7 @@ class ServiceCommandsTest {
     RunCommand.onStarted = started::complete;
     CompletableFuture<Run> running = CompletableFuture.supplyAsync(() -> run("run", "--role", "all",
         "--set", "kafka.dataDir=" + dir.resolve(prefix + "kafka"), "--set", "s3.dataDir=" + dir.resolve(prefix + "s3"),
-        "--set", "signing.keyFile=" + keys.key(), "--set", "signing.certFile=" + keys.chain(),
+        "--signing-key", keys.key().toString(), "--signing-cert", keys.chain().toString(), "--profile", "layer",
         "--set", "http.bind=127.0.0.1", "--set", "http.port=" + port, "--set", "worker.concurrency=1"));
     RoleServices services;
     try {
@@ -445,7 +445,7 @@ class ServiceCommandsTest {
     assertEquals(1, publish.exitCode());
     assertTrue(publish.err().startsWith("erofs-pipeline: signing.keyFile is empty"), publish.err());
 
-    Run profile = run("run", "--role", "publish", "--set", "profile=bundle");
+    Run profile = run("run", "--role", "publish", "--profile", "bundle");
     assertEquals(1, profile.exitCode());
     assertTrue(profile.err().startsWith("erofs-pipeline: profile: unknown profile 'bundle'"), profile.err());
 
