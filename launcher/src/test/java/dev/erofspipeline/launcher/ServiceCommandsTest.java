@@ -273,8 +273,9 @@ class ServiceCommandsTest {
             assertTrue(last.state() != ImageStatus.State.FAILED, "failed: " + last.reason());
           }
         }
-        assertNotNull(last, "no status at all");
-        assertEquals(ImageStatus.State.PUBLISHED, last.state(), String.valueOf(last));
+        if (last == null || last.state() != ImageStatus.State.PUBLISHED) {
+          throw new AssertionError("not published; last status " + last + "; dead letters: " + deadLetters(topics));
+        }
         assertEquals(image.digest(), last.subjectDigest());
         assertEquals(2, last.layersDone());
       }
@@ -321,6 +322,14 @@ class ServiceCommandsTest {
       services.close();
     }
     assertEquals(0, running.get(30, TimeUnit.SECONDS).exitCode());
+  }
+
+  /** What the stages gave up on, for a failure message. */
+  private static List<String> deadLetters(Topics topics) {
+    try (KafkaConsumer<String, String> c = KAFKA.stringConsumer("dead-" + UUID.randomUUID())) {
+      c.subscribe(List.of(topics.deadLetters()));
+      return KafkaFixture.poll(c, 100, Duration.ofSeconds(3)).stream().map(ConsumerRecord::value).toList();
+    }
   }
 
   private static List<String> lagLines(String metrics, String group, String topic) {
