@@ -39,7 +39,8 @@ class RunProcessTest {
         "kafka.topicPrefix=proc.",
         "kafka.topicPartitions=1",
         "s3.endpoint=" + S3.endpoint(),
-        "s3.bucket=" + S3.bucket(),
+        "s3.bucket=proc-bucket",
+        "s3.createBucket=true",
         "s3.accessKeyFile=" + access,
         "s3.secretKeyFile=" + secret,
         "worker.concurrency=1",
@@ -68,6 +69,7 @@ class RunProcessTest {
         }
       }
       assertEquals(200, status, Files.readString(log));
+      S3.client().headBucket(b -> b.bucket("proc-bucket")); // s3.createBucket made it
 
       p.destroy(); // SIGTERM
       assertTrue(p.waitFor(30, TimeUnit.SECONDS), "still running after SIGTERM:\n" + Files.readString(log));

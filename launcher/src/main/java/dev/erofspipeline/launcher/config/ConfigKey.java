@@ -18,6 +18,7 @@ public enum ConfigKey {
   S3_REGION("s3.region", "us-east-1", "S3 region"),
   S3_BUCKET("s3.bucket", "erofs-pipeline", "Bucket for staged artifacts"),
   S3_PREFIX("s3.prefix", "", "Key prefix inside the bucket"),
+  S3_CREATE_BUCKET("s3.createBucket", "false", "Create the bucket at start when it does not exist (first start of a fresh installation)"),
   S3_PATH_STYLE("s3.pathStyle", "true", "Path-style addressing (needed by most S3-compatible servers)"),
   S3_ACCESS_KEY_FILE("s3.accessKeyFile", "", "File with the access key id; empty: the AWS default credentials chain"),
   S3_SECRET_KEY_FILE("s3.secretKeyFile", "", "File with the secret access key"),

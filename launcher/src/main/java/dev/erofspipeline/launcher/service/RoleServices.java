@@ -61,6 +61,7 @@ public final class RoleServices implements AutoCloseable {
   private ConvertWorker worker;
   private String bootstrap;
   private final java.util.concurrent.CountDownLatch stopped = new java.util.concurrent.CountDownLatch(1);
+  private boolean createBucket;
   private volatile long kafkaCheckedAt;
   private volatile boolean kafkaReachable;
 
@@ -113,6 +114,7 @@ public final class RoleServices implements AutoCloseable {
     Duration grace = Duration.ofSeconds(inst.positiveInt(ConfigKey.WORKER_SHUTDOWN_GRACE_SECONDS, 0));
     Duration maxPoll = Duration.ofSeconds(inst.positiveInt(ConfigKey.WORKER_MAX_POLL_INTERVAL_SECONDS, 10));
     String bucket = inst.bucket();
+    createBucket = inst.config().getBoolean(ConfigKey.S3_CREATE_BUCKET);
     Publishing publishing = role.includes(Role.PUBLISH) ? Publishing.configure(inst) : null;
 
     bootstrap = kafka();
@@ -216,6 +218,9 @@ public final class RoleServices implements AutoCloseable {
       }
       client = inst.s3Client();
       toClose.push(client);
+      if (createBucket) {
+        createBucketIfMissing(client, bucket);
+      }
       return client;
     }
     EmbeddedS3 e = EmbeddedS3.builder().directory(Path.of(inst.config().get(ConfigKey.S3_DATA_DIR))).build();
@@ -224,6 +229,11 @@ public final class RoleServices implements AutoCloseable {
     client = inst.s3Client(e.endpoint(),
         StaticCredentialsProvider.create(AwsBasicCredentials.create(e.accessKey(), e.secretKey())));
     toClose.push(client);
+    createBucketIfMissing(client, bucket);
+    return client;
+  }
+
+  private static void createBucketIfMissing(S3Client client, String bucket) {
     try {
       client.headBucket(b -> b.bucket(bucket));
     } catch (software.amazon.awssdk.services.s3.model.S3Exception missing) {
@@ -231,9 +241,8 @@ public final class RoleServices implements AutoCloseable {
         throw missing;
       }
       client.createBucket(b -> b.bucket(bucket));
-      LOG.info("created bucket {} in the embedded S3 server", bucket);
+      LOG.info("created bucket {}", bucket);
     }
-    return client;
   }
 
   /** Services started and the broker answering (checked at most every two seconds). */
