@@ -60,6 +60,7 @@ public final class RoleServices implements AutoCloseable {
   private IngestApplication ingest;
   private ConvertWorker worker;
   private String bootstrap;
+  private S3Client s3;
   private final java.util.concurrent.CountDownLatch stopped = new java.util.concurrent.CountDownLatch(1);
   private boolean createBucket;
   private volatile long kafkaCheckedAt;
@@ -118,7 +119,7 @@ public final class RoleServices implements AutoCloseable {
     Publishing publishing = role.includes(Role.PUBLISH) ? Publishing.configure(inst) : null;
 
     bootstrap = kafka();
-    S3Client s3 = s3(bucket);
+    s3 = s3(bucket);
 
     new JvmMemoryMetrics().bindTo(meters);
     JvmGcMetrics gc = new JvmGcMetrics();
@@ -271,6 +272,11 @@ public final class RoleServices implements AutoCloseable {
 
   public String bootstrapServers() {
     return bootstrap;
+  }
+
+  /** The staging S3 client (external, or the embedded server's). */
+  public S3Client s3() {
+    return s3;
   }
 
   public PrometheusMeterRegistry meters() {

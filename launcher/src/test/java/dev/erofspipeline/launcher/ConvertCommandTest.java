@@ -1,0 +1,91 @@
+package dev.erofspipeline.launcher;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.erofspipeline.testkit.OciLayoutBuilder;
+import dev.erofspipeline.testkit.OciLayoutBuilder.Compression;
+import dev.erofspipeline.testkit.OciLayoutBuilder.ImageSpec;
+import dev.erofspipeline.testkit.TarLayer;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/**
+ * {@code convert} as a newcomer runs it: no Kafka, no S3, no signing key configured. The embedded
+ * broker and S3 server start on directories of their own, a local test key signs, and {@code
+ * verify} with that key's CA accepts the published image.
+ */
+class ConvertCommandTest {
+  @TempDir Path dir;
+
+  private record Run(int exitCode, String out, String err) {}
+
+  private static Run run(String... args) {
+    CommandLine cl = Main.commandLine();
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    cl.setOut(new PrintWriter(out, true));
+    cl.setErr(new PrintWriter(err, true));
+    int rc = cl.execute(args);
+    return new Run(rc, out.toString(), err.toString());
+  }
+
+  @Test
+  void convertsAnOciLayoutOnEmbeddedDefaultsAndVerifyAcceptsTheResult() throws Exception {
+    ConfigOptions.environment = Map.of(); // no EROFS_* from the machine running the tests
+    try {
+      Path layout = dir.resolve("layout");
+      OciLayoutBuilder b = new OciLayoutBuilder(layout);
+      TarLayer base = TarLayer.builder().dir("etc").file("etc/hostname", "demo\n").randomFile("usr/bin/tool", 300_000, 3)
+          .symlink("usr/bin/t", "tool").build();
+      TarLayer top = TarLayer.builder().dir("etc").whiteout("etc/hostname").file("etc/motd", "hi\n").build();
+      OciLayoutBuilder.Image image =
+          b.addImage("v1", ImageSpec.linux("amd64").layer(base, Compression.GZIP).layer(top, Compression.ZSTD));
+      Path state = dir.resolve("state");
+      String[] common = {
+        "--set", "kafka.dataDir=" + state.resolve("kafka"),
+        "--set", "s3.dataDir=" + state.resolve("s3"),
+        "--set", "http.port=0",
+        "--set", "worker.shutdownGraceSeconds=5",
+      };
+
+      Run convert = run(concat(new String[] {"convert", "oci:" + layout + ":v1"}, common));
+      assertEquals(0, convert.exitCode(), convert.out() + convert.err());
+      for (OciLayoutBuilder.Layer l : image.layers()) {
+        assertTrue(convert.out().contains(l.digest().substring(7, 19)), "summary lists layer " + l.digest() + "\n" + convert.out());
+      }
+      assertTrue(convert.out().matches("(?s).*[0-9a-f]{64} +published.*"), convert.out());
+      assertTrue(convert.err().contains("layers 2/2"), convert.err());
+      Path ca = state.resolve("signing").resolve("ca.pem");
+      assertTrue(Files.isRegularFile(ca), "the local test key's CA is kept for verify");
+
+      Run verify = run("verify", "oci:" + layout + ":v1", "--ca", ca.toString());
+      assertEquals(0, verify.exitCode(), verify.out() + verify.err());
+
+      // a second run converts nothing new and still exits 0
+      Run again = run(concat(new String[] {"convert", "oci:" + layout + ":v1"}, common));
+      assertEquals(0, again.exitCode(), again.out() + again.err());
+    } finally {
+      ConfigOptions.environment = System.getenv();
+    }
+  }
+
+  @Test
+  void aReferenceThatCannotBeParsedFailsBeforeAnythingStarts() {
+    Run r = run("convert", "UPPER/case:bad tag");
+    assertEquals(1, r.exitCode());
+    assertTrue(r.err().startsWith("erofs-pipeline: "), r.err());
+  }
+
+  private static String[] concat(String[] a, String[] b) {
+    String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+    System.arraycopy(b, 0, out, a.length, b.length);
+    return out;
+  }
+}
