@@ -91,8 +91,7 @@ final class ConvertCommand implements Callable<Integer> {
     }
     Configuration config = options.load(own);
     if (config.optional(ConfigKey.SIGNING_KEY_FILE).isEmpty()) {
-      // next to the embedded broker's data: .erofs-pipeline/signing by default
-      Path keyDir = Path.of(config.get(ConfigKey.KAFKA_DATA_DIR)).toAbsolutePath().resolveSibling("signing");
+      Path keyDir = localKeyDir(config);
       LocalSigningKey k = LocalSigningKey.ensure(keyDir);
       own.put(ConfigKey.SIGNING_KEY_FILE, k.key().toString());
       own.put(ConfigKey.SIGNING_CERT_FILE, k.chain().toString());
@@ -144,6 +143,11 @@ final class ConvertCommand implements Callable<Integer> {
       printSummary(out, progress, services, inst, validator);
       return progress.allPublished() ? 0 : 1;
     }
+  }
+
+  /** Where the local test key lives: next to the embedded broker's data, .erofs-pipeline/signing by default. */
+  static Path localKeyDir(Configuration config) {
+    return Path.of(config.get(ConfigKey.KAFKA_DATA_DIR)).toAbsolutePath().resolveSibling("signing");
   }
 
   private static KafkaConsumer<String, byte[]> watcher(String bootstrap) {

@@ -77,6 +77,23 @@ class ConvertCommandTest {
   }
 
   @Test
+  void demoBuildsATwoPlatformImageConvertsPublishesAndVerifiesIt() {
+    ConfigOptions.environment = Map.of();
+    try {
+      Path state = dir.resolve("state");
+      Run demo = run("demo", "--dir", dir.resolve("demo").toString(),
+          "--set", "kafka.dataDir=" + state.resolve("kafka"), "--set", "s3.dataDir=" + state.resolve("s3"),
+          "--set", "http.port=0", "--set", "worker.shutdownGraceSeconds=5");
+      assertEquals(0, demo.exitCode(), demo.out() + demo.err());
+      assertTrue(demo.out().contains("linux/amd64") && demo.out().contains("linux/arm64"), demo.out());
+      assertTrue(demo.err().contains("layers 4/4, images published 2/2"), demo.err());
+      assertTrue(demo.out().contains("verified: oci:"), demo.out());
+    } finally {
+      ConfigOptions.environment = System.getenv();
+    }
+  }
+
+  @Test
   void aReferenceThatCannotBeParsedFailsBeforeAnythingStarts() {
     Run r = run("convert", "UPPER/case:bad tag");
     assertEquals(1, r.exitCode());
