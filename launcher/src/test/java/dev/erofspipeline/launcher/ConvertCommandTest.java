@@ -1,5 +1,6 @@
 package dev.erofspipeline.launcher;
 
+import static dev.erofspipeline.launcher.CommandRun.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -7,14 +8,11 @@ import dev.erofspipeline.testkit.OciLayoutBuilder;
 import dev.erofspipeline.testkit.OciLayoutBuilder.Compression;
 import dev.erofspipeline.testkit.OciLayoutBuilder.ImageSpec;
 import dev.erofspipeline.testkit.TarLayer;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /**
  * {@code convert} as a newcomer runs it: no Kafka, no S3, no signing key configured. The embedded
@@ -23,18 +21,6 @@ import picocli.CommandLine;
  */
 class ConvertCommandTest {
   @TempDir Path dir;
-
-  private record Run(int exitCode, String out, String err) {}
-
-  private static Run run(String... args) {
-    CommandLine cl = Main.commandLine();
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    cl.setOut(new PrintWriter(out, true));
-    cl.setErr(new PrintWriter(err, true));
-    int rc = cl.execute(args);
-    return new Run(rc, out.toString(), err.toString());
-  }
 
   @Test
   void convertsAnOciLayoutOnEmbeddedDefaultsAndVerifyAcceptsTheResult() throws Exception {
@@ -55,7 +41,7 @@ class ConvertCommandTest {
         "--set", "worker.shutdownGraceSeconds=5",
       };
 
-      Run convert = run(concat(new String[] {"convert", "oci:" + layout + ":v1"}, common));
+      CommandRun convert = run(concat(new String[] {"convert", "oci:" + layout + ":v1"}, common));
       assertEquals(0, convert.exitCode(), convert.out() + convert.err());
       for (OciLayoutBuilder.Layer l : image.layers()) {
         assertTrue(convert.out().contains(l.digest().substring(7, 19)), "summary lists layer " + l.digest() + "\n" + convert.out());
@@ -65,11 +51,11 @@ class ConvertCommandTest {
       Path ca = state.resolve("signing").resolve("ca.pem");
       assertTrue(Files.isRegularFile(ca), "the local test key's CA is kept for verify");
 
-      Run verify = run("verify", "oci:" + layout + ":v1", "--ca", ca.toString());
+      CommandRun verify = run("verify", "oci:" + layout + ":v1", "--ca", ca.toString());
       assertEquals(0, verify.exitCode(), verify.out() + verify.err());
 
       // a second run converts nothing new and still exits 0
-      Run again = run(concat(new String[] {"convert", "oci:" + layout + ":v1"}, common));
+      CommandRun again = run(concat(new String[] {"convert", "oci:" + layout + ":v1"}, common));
       assertEquals(0, again.exitCode(), again.out() + again.err());
     } finally {
       ConfigOptions.environment = System.getenv();
@@ -81,7 +67,7 @@ class ConvertCommandTest {
     ConfigOptions.environment = Map.of();
     try {
       Path state = dir.resolve("state");
-      Run demo = run("demo", "--dir", dir.resolve("demo").toString(),
+      CommandRun demo = run("demo", "--dir", dir.resolve("demo").toString(),
           "--set", "kafka.dataDir=" + state.resolve("kafka"), "--set", "s3.dataDir=" + state.resolve("s3"),
           "--set", "http.port=0", "--set", "worker.shutdownGraceSeconds=5");
       assertEquals(0, demo.exitCode(), demo.out() + demo.err());
@@ -95,7 +81,7 @@ class ConvertCommandTest {
 
   @Test
   void aReferenceThatCannotBeParsedFailsBeforeAnythingStarts() {
-    Run r = run("convert", "UPPER/case:bad tag");
+    CommandRun r = run("convert", "UPPER/case:bad tag");
     assertEquals(1, r.exitCode());
     assertTrue(r.err().startsWith("erofs-pipeline: "), r.err());
   }

@@ -1,5 +1,6 @@
 package dev.erofspipeline.launcher;
 
+import static dev.erofspipeline.launcher.CommandRun.run;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -7,32 +8,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /** Runs {@code convert-layer} in-process on golden layers read in place from shared/golden. */
 class ConvertLayerCommandTest {
 
   @TempDir Path tmp;
-
-  private record Run(int exitCode, String out, String err) {}
-
-  private static Run run(String... args) {
-    CommandLine cl = Main.commandLine();
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    cl.setOut(new PrintWriter(out, true));
-    cl.setErr(new PrintWriter(err, true));
-    int rc = cl.execute(args);
-    return new Run(rc, out.toString(), err.toString());
-  }
 
   private static Path golden() {
     String p = System.getProperty("erofs.shared.dir");
@@ -63,7 +49,7 @@ class ConvertLayerCommandTest {
     var m = manifest("gnutar-pax-xattrs");
     Path index = tmp.resolve("out.erofs");
     Path tree = tmp.resolve("out.verity");
-    Run r =
+    CommandRun r =
         run(
             "convert-layer",
             "--input", golden().resolve("gnutar-pax-xattrs.tar.gz").toString(),
@@ -102,7 +88,7 @@ class ConvertLayerCommandTest {
     var other = manifest("rand-2");
     Path index = tmp.resolve("out.erofs");
     Path tree = tmp.resolve("out.verity");
-    Run r =
+    CommandRun r =
         run(
             "convert-layer",
             "--input", golden().resolve("rand-1.tar.gz").toString(),
@@ -123,7 +109,7 @@ class ConvertLayerCommandTest {
 
   @Test
   void aMissingInputFailsWithAReason() {
-    Run r =
+    CommandRun r =
         run(
             "convert-layer",
             "--input", tmp.resolve("nope.tar").toString(),

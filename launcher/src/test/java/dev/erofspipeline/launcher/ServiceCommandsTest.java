@@ -1,5 +1,6 @@
 package dev.erofspipeline.launcher;
 
+import static dev.erofspipeline.launcher.CommandRun.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -19,8 +20,6 @@ import dev.erofspipeline.testkit.OciLayoutBuilder.ImageSpec;
 import dev.erofspipeline.testkit.RegistryFixture;
 import dev.erofspipeline.testkit.S3Fixture;
 import dev.erofspipeline.testkit.TarLayer;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -47,7 +46,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /**
  * {@code run}, {@code submit} and {@code backfill} in-process against a real broker (KRaft), S3
@@ -76,18 +74,6 @@ class ServiceCommandsTest {
     REGISTRY.seed(dir.resolve("layout"), "one", "team/app:dev");
     REGISTRY.seed(dir.resolve("layout"), "one", "other/tool:2");
     REGISTRY.seed(dir.resolve("layout"), "one", "pub/app:1"); // published by the role-all test
-  }
-
-  private record Run(int exitCode, String out, String err) {}
-
-  private static Run run(String... args) {
-    CommandLine cl = Main.commandLine();
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    cl.setOut(new PrintWriter(out, true));
-    cl.setErr(new PrintWriter(err, true));
-    int rc = cl.execute(args);
-    return new Run(rc, out.toString(), err.toString());
   }
 
   private static String prefix() {
@@ -147,7 +133,7 @@ class ServiceCommandsTest {
 
     CompletableFuture<RoleServices> started = new CompletableFuture<>();
     RunCommand.onStarted = started::complete;
-    CompletableFuture<Run> running =
+    CompletableFuture<CommandRun> running =
         CompletableFuture.supplyAsync(() -> run("run", "--role", "worker", "--config", config.toString()));
     RoleServices services;
     try {
@@ -221,7 +207,7 @@ class ServiceCommandsTest {
     } finally {
       services.close();
     }
-    Run r = running.get(30, TimeUnit.SECONDS);
+    CommandRun r = running.get(30, TimeUnit.SECONDS);
     assertEquals(0, r.exitCode(), r.err());
     assertTrue(r.err().contains("role worker running"), r.err());
   }
@@ -240,7 +226,7 @@ class ServiceCommandsTest {
 
     CompletableFuture<RoleServices> started = new CompletableFuture<>();
     RunCommand.onStarted = started::complete;
-    CompletableFuture<Run> running =
+    CompletableFuture<CommandRun> running =
         CompletableFuture.supplyAsync(() -> run("run", "--role", "all", "--config", config.toString()));
     RoleServices services;
     try {
@@ -259,7 +245,7 @@ class ServiceCommandsTest {
           .POST(HttpRequest.BodyPublishers.ofString("{\"events\":[]}")).header("Content-Type", "application/json").build(),
           HttpResponse.BodyHandlers.ofString());
       assertEquals(401, hook.statusCode(), hook.body());
-      Run submitted = run("submit", "--config", config.toString(), ref);
+      CommandRun submitted = run("submit", "--config", config.toString(), ref);
       assertEquals(0, submitted.exitCode(), submitted.err());
       try (KafkaConsumer<String, byte[]> c = KAFKA.consumer("check-" + prefix,
           new org.apache.kafka.common.serialization.StringDeserializer(),
@@ -283,7 +269,7 @@ class ServiceCommandsTest {
       services.close();
     }
     assertEquals(0, running.get(30, TimeUnit.SECONDS).exitCode());
-    Run verified = run("verify", ref, "--ca", keys.ca().toString(), "--insecure-registry", REGISTRY.host());
+    CommandRun verified = run("verify", ref, "--ca", keys.ca().toString(), "--insecure-registry", REGISTRY.host());
     assertEquals(0, verified.exitCode(), verified.out() + verified.err());
   }
 
@@ -294,7 +280,7 @@ class ServiceCommandsTest {
     int port = freePort();
     CompletableFuture<RoleServices> started = new CompletableFuture<>();
     RunCommand.onStarted = started::complete;
-    CompletableFuture<Run> running = CompletableFuture.supplyAsync(() -> run("run", "--role", "all",
+    CompletableFuture<CommandRun> running = CompletableFuture.supplyAsync(() -> run("run", "--role", "all",
         "--set", "kafka.dataDir=" + dir.resolve(prefix + "kafka"), "--set", "s3.dataDir=" + dir.resolve(prefix + "s3"),
         "--signing-key", keys.key().toString(), "--signing-cert", keys.chain().toString(), "--profile", "layer",
         "--set", "http.bind=127.0.0.1", "--set", "http.port=" + port, "--set", "worker.concurrency=1"));
@@ -364,7 +350,7 @@ class ServiceCommandsTest {
     Topics topics = Topics.withPrefix(prefix);
     KAFKA.createTopic(topics.imageRequests(), 1);
     String ref = REGISTRY.host() + "/team/app:1.0";
-    Run r = run("submit", "--set", "kafka.bootstrap=" + KAFKA.bootstrapServers(), "--set", "kafka.topicPrefix=" + prefix,
+    CommandRun r = run("submit", "--set", "kafka.bootstrap=" + KAFKA.bootstrapServers(), "--set", "kafka.topicPrefix=" + prefix,
         "--force", "--platform", "linux/amd64", ref, "oci:/tmp/layout:v1");
     assertEquals(0, r.exitCode(), r.err());
     assertEquals(2, r.out().lines().count(), r.out());
@@ -387,7 +373,7 @@ class ServiceCommandsTest {
 
   @Test
   void submitRefusesABadReferenceBeforeQueueingAnything() {
-    Run r = run("submit", "--set", "kafka.bootstrap=" + KAFKA.bootstrapServers(), "registry.example/Bad Repo:1");
+    CommandRun r = run("submit", "--set", "kafka.bootstrap=" + KAFKA.bootstrapServers(), "registry.example/Bad Repo:1");
     assertEquals(1, r.exitCode());
     assertEquals(1, r.err().strip().lines().count(), r.err());
     assertTrue(r.err().startsWith("erofs-pipeline: "), r.err());
@@ -404,7 +390,7 @@ class ServiceCommandsTest {
         "--registry", REGISTRY.host(), "--repo", "team/*", "--tag", "1.*", "--rate", "50/s",
         "--checkpoint", checkpoint.toString()};
     BackfillCommand.terminal = false;
-    Run r;
+    CommandRun r;
     try {
       r = run(args);
     } finally {
@@ -424,7 +410,7 @@ class ServiceCommandsTest {
           records.stream().map(x -> V.read(ImageRequest.class, x.value()).reference()).toList());
     }
     // again with the checkpoint: the finished repository is skipped
-    Run again = run(args);
+    CommandRun again = run(args);
     assertEquals(0, again.exitCode(), again.err());
     assertTrue(again.out().contains("(1 from the checkpoint), 0 tags, 0 requests queued"), again.out());
   }
@@ -433,32 +419,32 @@ class ServiceCommandsTest {
   void aBadConfigurationValueFailsWithOneLineNamingTheKey() throws Exception {
     Path file = Files.writeString(dir.resolve("bad.properties"),
         "kafka.bootstrap=" + KAFKA.bootstrapServers() + "\nworker.concurrency=lots\n");
-    Run r = run("run", "--role", "worker", "--config", file.toString());
+    CommandRun r = run("run", "--role", "worker", "--config", file.toString());
     assertEquals(1, r.exitCode());
     assertEquals(1, r.err().strip().lines().count(), r.err());
     assertTrue(r.err().startsWith("erofs-pipeline: worker.concurrency must be an integer, got 'lots'"), r.err());
 
-    Run noKafka = run("run", "--role", "ingest", "--set", "http.port=0");
+    CommandRun noKafka = run("run", "--role", "ingest", "--set", "http.port=0");
     assertEquals(1, noKafka.exitCode());
     assertTrue(noKafka.err().startsWith("erofs-pipeline: kafka.bootstrap is empty"), noKafka.err());
 
-    Run typo = run("run", "--role", "worker", "--set", "worker.concurency=2");
+    CommandRun typo = run("run", "--role", "worker", "--set", "worker.concurency=2");
     assertEquals(1, typo.exitCode());
     assertTrue(typo.err().contains("unknown configuration key 'worker.concurency'"), typo.err());
 
-    Run role = run("run", "--role", "everything");
+    CommandRun role = run("run", "--role", "everything");
     assertEquals(1, role.exitCode());
     assertTrue(role.err().startsWith("erofs-pipeline: --role must be ingest, worker, publish or all"), role.err());
 
-    Run publish = run("run", "--role", "publish", "--set", "kafka.bootstrap=" + KAFKA.bootstrapServers());
+    CommandRun publish = run("run", "--role", "publish", "--set", "kafka.bootstrap=" + KAFKA.bootstrapServers());
     assertEquals(1, publish.exitCode());
     assertTrue(publish.err().startsWith("erofs-pipeline: signing.keyFile is empty"), publish.err());
 
-    Run profile = run("run", "--role", "publish", "--profile", "bundle");
+    CommandRun profile = run("run", "--role", "publish", "--profile", "bundle");
     assertEquals(1, profile.exitCode());
     assertTrue(profile.err().startsWith("erofs-pipeline: profile: unknown profile 'bundle'"), profile.err());
 
-    Run secret = run("run", "--role", "ingest", "--set", "kafka.bootstrap=" + KAFKA.bootstrapServers(),
+    CommandRun secret = run("run", "--role", "ingest", "--set", "kafka.bootstrap=" + KAFKA.bootstrapServers(),
         "--set", "s3.endpoint=" + S3.endpoint(), "--set", "ingest.webhookPort=8089", "--set", "http.port=0");
     assertEquals(1, secret.exitCode());
     assertTrue(secret.err().startsWith("erofs-pipeline: ingest.webhookSecretFile is empty"), secret.err());

@@ -1,5 +1,6 @@
 package dev.erofspipeline.launcher;
 
+import static dev.erofspipeline.launcher.CommandRun.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -20,7 +21,6 @@ import dev.erofspipeline.schemas.MediaTypes;
 import dev.erofspipeline.schemas.ResultDocument;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
-import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
@@ -52,7 +52,6 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /**
  * {@code verify} in-process on an OCI layout: two golden layers converted, signed with a throwaway
@@ -66,18 +65,6 @@ class VerifyCommandTest {
   static Path caPem;
   static Path otherCaPem;
   static List<String> layers = new ArrayList<>();
-
-  private record Run(int exitCode, String out, String err) {}
-
-  private static Run run(String... args) {
-    CommandLine cl = Main.commandLine();
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    cl.setOut(new PrintWriter(out, true));
-    cl.setErr(new PrintWriter(err, true));
-    int rc = cl.execute(args);
-    return new Run(rc, out.toString(), err.toString());
-  }
 
   private static String sha256(byte[] b) throws Exception {
     return "sha256:" + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b));
@@ -201,7 +188,7 @@ class VerifyCommandTest {
 
   @Test
   void verifyPassesAndPrintsOneRowPerLayerAndProfile() {
-    Run r = run("verify", "oci:" + layout + ":v1", "--ca", caPem.toString(), "--profile", "all");
+    CommandRun r = run("verify", "oci:" + layout + ":v1", "--ca", caPem.toString(), "--profile", "all");
     assertEquals(0, r.exitCode(), r.out() + r.err());
     assertEquals("", r.err());
     for (String d : layers) {
@@ -212,7 +199,7 @@ class VerifyCommandTest {
 
   @Test
   void anotherCaFailsNamingTheLayerAndTheReason() {
-    Run r = run("verify", "oci:" + layout + ":v1", "--ca", otherCaPem.toString());
+    CommandRun r = run("verify", "oci:" + layout + ":v1", "--ca", otherCaPem.toString());
     assertEquals(1, r.exitCode(), r.out());
     assertEquals(1, r.err().strip().lines().count(), r.err());
     assertTrue(r.err().contains("layer " + layers.get(0) + ": signature rejected"), r.err());
@@ -221,7 +208,7 @@ class VerifyCommandTest {
 
   @Test
   void aReferenceWithoutArtifactsFails() throws Exception {
-    Run r = run("verify", "oci:" + tmp.resolve("missing") + ":v1", "--ca", caPem.toString());
+    CommandRun r = run("verify", "oci:" + tmp.resolve("missing") + ":v1", "--ca", caPem.toString());
     assertEquals(1, r.exitCode(), r.out());
     assertTrue(r.err().startsWith("erofs-pipeline: "), r.err());
   }
