@@ -264,6 +264,12 @@ public final class SignatureVerifier {
       CertificateFactory cf = CertificateFactory.getInstance("X.509");
       for (ASN1Encodable e : certs) {
         if (e.toASN1Primitive() instanceof ASN1Sequence) { // skip other certificate choices (tagged)
+          // An RSA signature is whole octets; unused bits would let the same certificate be encoded
+          // several ways (the JDK reads the octets and ignores the count).
+          if (org.bouncycastle.asn1.x509.Certificate.getInstance(e).getSignature().getPadBits() != 0) {
+            throw new SignatureRejectedException(Reason.MALFORMED,
+                "embedded certificate whose signature has unused bits (not a whole number of octets)");
+          }
           out.add((X509Certificate) cf.generateCertificate(new ByteArrayInputStream(e.toASN1Primitive().getEncoded())));
         }
       }

@@ -138,6 +138,37 @@ class SignatureVerifierTest {
     }
   }
 
+  /**
+   * The same certificate with its signature re-encoded as a bit string with unused bits: the JDK
+   * reads the octets and ignores the count, so without a check it verifies. Found by the byte-flip
+   * test above when a signature happened to end in four zero bits.
+   */
+  @Test
+  void refusesAnEmbeddedCertificateWhoseSignatureHasUnusedBits() throws Exception {
+    byte[] sig = sign(pki.leafKey, pki.leaf);
+    byte[] cert = pki.leaf.getEncoded();
+    int at = indexOf(sig, cert);
+    assertTrue(at >= 0, "the leaf is embedded verbatim");
+    int end = at + cert.length; // the certificate ends with BIT STRING { unused-bits octet, 256 signature octets }
+    byte[] t = sig.clone();
+    t[end - 257] = 4;
+    t[end - 1] &= (byte) 0xF0;
+    assertEquals(Reason.MALFORMED, rejected(t));
+  }
+
+  private static int indexOf(byte[] hay, byte[] needle) {
+    outer:
+    for (int i = 0; i + needle.length <= hay.length; i++) {
+      for (int j = 0; j < needle.length; j++) {
+        if (hay[i + j] != needle[j]) {
+          continue outer;
+        }
+      }
+      return i;
+    }
+    return -1;
+  }
+
   @Test
   void refusesALeafWithoutTheCodeSigningEkuUnlessDisabled() throws Exception {
     byte[] sig = sign(pki.leafKey, pki.noEkuLeaf);
