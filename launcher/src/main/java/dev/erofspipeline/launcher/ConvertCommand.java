@@ -18,7 +18,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -50,7 +49,8 @@ import picocli.CommandLine.Model.CommandSpec;
     description = {
       "Converts and publishes images: runs ingest, workers and publisher in this process on the",
       "configured Kafka and S3 (embedded ones when kafka.bootstrap and s3.endpoint are empty), follows",
-      "their progress and prints a per-layer summary. Exit code 0 only if every image was published."
+      "their progress and prints a per-layer summary. Exit code 0 only if every image was published.",
+      "Without a configured signing key it signs with a local test key made in .erofs-pipeline/signing."
     })
 final class ConvertCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
@@ -59,15 +59,7 @@ final class ConvertCommand implements Callable<Integer> {
   @Parameters(arity = "1..*", paramLabel = "REF", description = "host[:port]/repo[:tag|@digest] or oci:DIR[:tag]")
   List<String> references;
 
-  @Option(names = "--signing-key", paramLabel = "FILE",
-      description = "PEM private key or PKCS#12 file (signing.keyFile); default: a local test key under .erofs-pipeline/signing")
-  Path signingKey;
-
-  @Option(names = "--signing-cert", paramLabel = "FILE", description = "PEM certificate chain, signer first (signing.certFile)")
-  Path signingCert;
-
-  @Option(names = "--profile", paramLabel = "image-bundle|layer|all", description = "Attachment profile (profile)")
-  String profile;
+  @Mixin PublishOptions publishOptions;
 
   @Option(names = "--timeout", paramLabel = "MINUTES", defaultValue = "60", description = "Give up after this long (default: ${DEFAULT-VALUE})")
   long timeoutMinutes;
@@ -79,16 +71,7 @@ final class ConvertCommand implements Callable<Integer> {
     for (String r : references) {
       ImageReference.parse(r); // every reference is checked before anything starts
     }
-    Map<ConfigKey, String> own = new EnumMap<>(ConfigKey.class);
-    if (signingKey != null) {
-      own.put(ConfigKey.SIGNING_KEY_FILE, signingKey.toString());
-    }
-    if (signingCert != null) {
-      own.put(ConfigKey.SIGNING_CERT_FILE, signingCert.toString());
-    }
-    if (profile != null) {
-      own.put(ConfigKey.PROFILE, profile);
-    }
+    Map<ConfigKey, String> own = publishOptions.asConfiguration();
     Configuration config = options.load(own);
     if (config.optional(ConfigKey.SIGNING_KEY_FILE).isEmpty()) {
       Path keyDir = localKeyDir(config);

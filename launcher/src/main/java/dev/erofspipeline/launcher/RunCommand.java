@@ -1,5 +1,6 @@
 package dev.erofspipeline.launcher;
 
+import dev.erofspipeline.embedded.ShutdownHook;
 import dev.erofspipeline.launcher.service.Installation;
 import dev.erofspipeline.launcher.service.Role;
 import dev.erofspipeline.launcher.service.RoleServices;
@@ -28,14 +29,7 @@ final class RunCommand implements Callable<Integer> {
       description = "ingest, worker, publish or all (default: ${DEFAULT-VALUE})")
   String role;
 
-  @Option(names = "--signing-key", paramLabel = "FILE", description = "PEM private key or PKCS#12 file (signing.keyFile)")
-  java.nio.file.Path signingKey;
-
-  @Option(names = "--signing-cert", paramLabel = "FILE", description = "PEM certificate chain, signer first (signing.certFile)")
-  java.nio.file.Path signingCert;
-
-  @Option(names = "--profile", paramLabel = "image-bundle|layer|all", description = "Attachment profile (profile)")
-  String profile;
+  @Mixin PublishOptions publishOptions;
 
   /** Told about the services once they run (tests stop them through it). */
   static volatile Consumer<RoleServices> onStarted = s -> { };
@@ -43,31 +37,15 @@ final class RunCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     Role r = Role.parse(role);
-    java.util.Map<dev.erofspipeline.launcher.config.ConfigKey, String> own = new java.util.EnumMap<>(
-        dev.erofspipeline.launcher.config.ConfigKey.class);
-    if (signingKey != null) {
-      own.put(dev.erofspipeline.launcher.config.ConfigKey.SIGNING_KEY_FILE, signingKey.toString());
-    }
-    if (signingCert != null) {
-      own.put(dev.erofspipeline.launcher.config.ConfigKey.SIGNING_CERT_FILE, signingCert.toString());
-    }
-    if (profile != null) {
-      own.put(dev.erofspipeline.launcher.config.ConfigKey.PROFILE, profile);
-    }
-    Installation inst = new Installation(options.load(own));
+    Installation inst = new Installation(options.load(publishOptions.asConfiguration()));
     RoleServices services = RoleServices.start(inst, r, Main.projectVersion());
-    Thread hook = new Thread(services::close, "erofs-shutdown");
-    Runtime.getRuntime().addShutdownHook(hook);
+    ShutdownHook hook = ShutdownHook.register("erofs-shutdown", services::close);
     spec.commandLine().getErr().println("erofs-pipeline: role " + r.label() + " running"
         + (services.httpPort() > 0 ? ", metrics and health on port " + services.httpPort() : ""));
     spec.commandLine().getErr().flush();
     onStarted.accept(services);
     services.awaitStopped();
-    try {
-      Runtime.getRuntime().removeShutdownHook(hook);
-    } catch (IllegalStateException shuttingDown) {
-      // stopped by the hook itself
-    }
+    hook.cancel();
     return 0;
   }
 }
