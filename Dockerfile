@@ -6,8 +6,7 @@ COPY . .
 RUN mvn -B -q -DskipTests package -pl launcher -am
 
 FROM eclipse-temurin:17-jre
-# cryptsetup-bin: veritysetup for `verify`; the JVM does the conversion itself.
-RUN apt-get update && apt-get install -y --no-install-recommends cryptsetup-bin && rm -rf /var/lib/apt/lists/*
+# No system packages: conversion, hashing, signing and verify are all done by the JVM.
 COPY --from=build /src/launcher/target/erofs-pipeline.jar /opt/erofs-pipeline/erofs-pipeline.jar
 USER 65532:65532
 ENTRYPOINT ["java", "-XX:MaxRAMPercentage=75", "-jar", "/opt/erofs-pipeline/erofs-pipeline.jar"]
