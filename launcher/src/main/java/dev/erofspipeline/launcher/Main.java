@@ -16,7 +16,7 @@ import picocli.CommandLine.Command;
       "Converts container image layers to EROFS tar indexes with dm-verity trees and signed root hashes,",
       "and attaches them to the registry as OCI 1.1 referrers."
     },
-    subcommands = {CommandLine.HelpCommand.class, ConfigCommand.class, ConvertLayerCommand.class, ConvertCommand.class, DemoCommand.class, VerifyCommand.class, RunCommand.class, SubmitCommand.class, BackfillCommand.class})
+    subcommands = {CommandLine.HelpCommand.class, ConfigCommand.class, ConvertLayerCommand.class, ConvertCommand.class, DemoCommand.class, VerifyCommand.class, RunCommand.class, SubmitCommand.class, StatusCommand.class, BackfillCommand.class})
 public final class Main implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

@@ -4,11 +4,15 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import dev.erofspipeline.launcher.status.StatusTopic;
+import dev.erofspipeline.schemas.ImageStatus;
+import dev.erofspipeline.schemas.RecordValidator;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.function.BooleanSupplier;
@@ -19,7 +23,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The operations endpoint of every role (JDK HTTP server): {@code GET /metrics} (Prometheus text
  * format), {@code GET /health/live} (200 while the process serves HTTP) and {@code GET
- * /health/ready} (200 when the role's services started and Kafka answers, else 503), both JSON.
+ * /health/ready} (200 when the role's services started and Kafka answers, else 503), both JSON;
+ * with {@link #withStatus} also {@code GET /status} (every image's latest {@link ImageStatus}, a
+ * JSON array) and {@code GET /status/<subject digest>} (one record, 404 when unknown).
  */
 public final class OpsServer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(OpsServer.class);
@@ -109,6 +115,29 @@ public final class OpsServer implements AutoCloseable {
         out.write(body);
       }
     }
+  }
+
+  /** Serves {@code /status} and {@code /status/<subject digest>} from {@code view}. */
+  public OpsServer withStatus(StatusTopic view) {
+    ObjectMapper records = RecordValidator.objectMapper();
+    server.createContext("/status", ex -> handle(ex, () -> {
+      String path = ex.getRequestURI().getPath();
+      String rest = path.length() > "/status".length() ? path.substring("/status".length()) : "";
+      if (rest.isEmpty() || rest.equals("/")) {
+        Map<String, ImageStatus> all = view.view();
+        send(ex, 200, "application/json", records.writeValueAsBytes(all.values()));
+        return;
+      }
+      String digest = rest.substring(1);
+      ImageStatus s = rest.startsWith("/") && !digest.contains("/") ? view.get(digest) : null;
+      if (s == null) {
+        ObjectNode n = JSON.createObjectNode().put("error", "no status for " + digest);
+        send(ex, 404, "application/json", JSON.writeValueAsBytes(n));
+        return;
+      }
+      send(ex, 200, "application/json", records.writeValueAsBytes(s));
+    }));
+    return this;
   }
 
   public OpsServer start() {

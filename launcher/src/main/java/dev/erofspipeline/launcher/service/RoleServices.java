@@ -10,6 +10,7 @@ import dev.erofspipeline.ingest.IngestConfig;
 import dev.erofspipeline.launcher.config.ConfigKey;
 import dev.erofspipeline.launcher.ops.ConsumerLag;
 import dev.erofspipeline.launcher.ops.OpsServer;
+import dev.erofspipeline.launcher.status.StatusTopic;
 import dev.erofspipeline.registry.RegistryOptions;
 import dev.erofspipeline.schemas.ConversionProfile;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
@@ -57,6 +58,7 @@ public final class RoleServices implements AutoCloseable {
   private Admin admin;
   private ConsumerLag lag;
   private OpsServer ops;
+  private StatusTopic statusView;
   private IngestApplication ingest;
   private ConvertWorker worker;
   private String bootstrap;
@@ -162,6 +164,12 @@ public final class RoleServices implements AutoCloseable {
       if (!created.isEmpty()) {
         LOG.info("created topics {}", created);
       }
+    }
+    // every role answers /status from its own group-less view of the compacted topic
+    statusView = StatusTopic.follow(bootstrap, inst.topics().status(), "erofs-" + role.label() + "-status");
+    toClose.push(statusView);
+    if (ops != null) {
+      ops.withStatus(statusView);
     }
 
     if (role.includes(Role.INGEST)) {
@@ -281,6 +289,11 @@ public final class RoleServices implements AutoCloseable {
 
   public PrometheusMeterRegistry meters() {
     return meters;
+  }
+
+  /** The in-process view of {@code erofs.status} behind {@code /status}. */
+  public StatusTopic statusView() {
+    return statusView;
   }
 
   public ConsumerLag consumerLag() {
