@@ -139,6 +139,27 @@ class StatusCommandTest {
     assertTrue(none.out().startsWith("no image matches"), none.out());
   }
 
+  @Test
+  void statusFailsWithOneLineWithoutKafkaSettingsOrTopic() {
+    CommandRun noBootstrap = run("status", "--all");
+    assertEquals(1, noBootstrap.exitCode());
+    assertTrue(noBootstrap.err().startsWith("erofs-pipeline: kafka.bootstrap is empty"), noBootstrap.err());
+    assertEquals(1, noBootstrap.err().lines().count(), noBootstrap.err());
+
+    CommandRun both = run("status", "x", "--all", "--set", "kafka.bootstrap=" + KAFKA.bootstrapServers());
+    assertEquals(1, both.exitCode());
+    assertTrue(both.err().contains("either REF or --all"), both.err());
+
+    String other = "none" + UUID.randomUUID().toString().substring(0, 8) + ".";
+    CommandRun noTopic = run("status", "--set", "kafka.bootstrap=" + KAFKA.bootstrapServers(),
+        "--set", "kafka.topicPrefix=" + other);
+    assertEquals(1, noTopic.exitCode(), noTopic.out());
+    assertEquals(1, noTopic.err().lines().count(), noTopic.err());
+    assertTrue(noTopic.err().contains("has no topic " + other + "erofs.status"), noTopic.err());
+    assertTrue(KAFKA.admin().listTopics().names().toCompletionStage().toCompletableFuture().join().stream()
+        .noneMatch(t -> t.startsWith(other)), "reading created the topic");
+  }
+
   private static List<ImageStatus> parse(JsonNode array) {
     assertTrue(array.isArray(), array.toString());
     List<ImageStatus> out = new ArrayList<>();

@@ -48,6 +48,8 @@ public final class StatusTopic implements AutoCloseable {
     p.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId);
     p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    // never create erofs.status by reading it: the roles create it compacted (kafka.createTopics)
+    p.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
     p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     p.put(ConsumerConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, API_TIMEOUT_MS);
     p.put(ConsumerConfig.REQUEST_TIMEOUT_MS_CONFIG, 10_000);
