@@ -276,9 +276,11 @@ class MultiProcessTest {
       }
     }
     assertEquals(digests, latest.keySet());
-    // The publisher may emit "published" more than once for one image (an image whose last two layer
-    // results arrive close together is requeued twice and published twice, without the kill too); the
-    // second publication must find the referrers in place and replace nothing.
+    // each image is published exactly once (layer results arriving together used to requeue an image
+    // once per result), and no publication replaced a referrer
+    for (String d : digests) {
+      assertEquals(1, publishedRecords.getOrDefault(d, 0), "published records of " + d + ": " + statusRecords);
+    }
     for (String r : statusRecords) {
       assertFalse(r.contains("replaced referrer"), r);
     }

@@ -72,6 +72,21 @@ public final class PublishService {
   /** image -> transient publish failures so far (bounded by {@link #maxTransientFailures}). */
   private final Map<String, Integer> transientFailures = new ConcurrentHashMap<>();
   private volatile int maxTransientFailures = 20;
+  /**
+   * image -> when it was last sent back to erofs.images. Several layer results of one image can
+   * arrive before that record is consumed; one requeue is enough, and a second one would publish
+   * the image twice. Held for {@link #REQUEUE_HOLD} in case the requeued record was lost.
+   */
+  private final Map<String, java.time.Instant> requeuedAt = new ConcurrentHashMap<>();
+  private static final java.time.Duration REQUEUE_HOLD = java.time.Duration.ofSeconds(60);
+  /**
+   * image -> its last publication here. A requeued record of a request that was just published
+   * (raced out by a result or the timer while the publication ran) is dropped without a second
+   * publication or status; a new request for the same image still gets its own status.
+   */
+  private final Map<String, Published> recentlyPublished = new ConcurrentHashMap<>();
+
+  private record Published(java.time.Instant at, String correlationId) {}
   /** layer digest -> pending image records waiting on it (this process's view; rebuilt by retryPending). */
   private final Map<String, Set<ImageRecord>> waiting = new ConcurrentHashMap<>();
 
@@ -150,8 +165,24 @@ public final class PublishService {
 
   /** An image record arrived (from ingest, or requeued): publish it if all results exist, else remember it. */
   public Outcome onImage(ImageRecord image) throws IOException {
-    pending.put(image);
-    return attempt(image, true);
+    String key = imageKey(image);
+    java.time.Instant now = clock.instant();
+    Published last = recentlyPublished.get(key);
+    if (last != null && last.at().plus(REQUEUE_HOLD).isAfter(now)
+        && Objects.equals(last.correlationId(), image.correlationId())) {
+      return new Outcome(null, null, List.of(), null);
+    }
+    requeuedAt.put(key, now); // no requeue of this image while it is being published
+    try {
+      pending.put(image);
+      Outcome o = attempt(image, true);
+      if (o.status() != null && o.status().state() == ImageStatus.State.PUBLISHED) {
+        recentlyPublished.put(key, new Published(now, image.correlationId()));
+      }
+      return o;
+    } finally {
+      requeuedAt.remove(key);
+    }
   }
 
   /** A layer result arrived: the images waiting on that layer that are now complete are requeued. */
@@ -172,6 +203,8 @@ public final class PublishService {
    * results this process did not see and transient failures.
    */
   public List<Outcome> retryPending() throws IOException {
+    java.time.Instant expired = clock.instant().minus(REQUEUE_HOLD);
+    recentlyPublished.values().removeIf(p -> p.at().isBefore(expired));
     List<Outcome> out = new ArrayList<>();
     for (ImageRecord image : pending.list()) {
       Outcome o = attempt(image, false);
@@ -179,8 +212,11 @@ public final class PublishService {
         out.add(o);
         continue;
       }
+      if (o.status() == null) {
+        continue; // already requeued, waiting for that record
+      }
       // a timer pass reports changes only, not the same "converting" line again and again
-      String key = image.registry() + "/" + image.repository() + "@" + image.subject().digest();
+      String key = imageKey(image);
       String summary = o.status().state() + " " + o.status().layersDone() + " " + o.status().reasonCode();
       if (o.deadLetter() != null || !o.signingRequests().isEmpty() || !summary.equals(lastReported.put(key, summary))) {
         out.add(o);
@@ -227,11 +263,17 @@ public final class PublishService {
       }
     }
     if (!publishNow) {
+      java.time.Instant now = clock.instant();
+      java.time.Instant last = requeuedAt.get(imageKey(image));
+      if (last != null && last.plus(REQUEUE_HOLD).isAfter(now)) {
+        return new Outcome(null, null, List.of(), null);
+      }
+      requeuedAt.put(imageKey(image), now);
       return new Outcome(null, null, List.of(), image);
     }
     try {
       PublishReport report = publisher.publish(image, results);
-      transientFailures.remove(image.registry() + "/" + image.repository() + "@" + image.subject().digest());
+      transientFailures.remove(imageKey(image));
       forget(image);
       pending.remove(image);
       List<ImageStatus.Layer> done = image.layers().stream()
@@ -252,7 +294,7 @@ public final class PublishService {
         marked.add(new ImageStatus.Layer(l.digest(), missing ? ImageStatus.LayerState.FAILED : ImageStatus.LayerState.PUBLISHED,
             missing ? "not published: " + e.reasonCode() : null));
       }
-      String imageKey = image.registry() + "/" + image.repository() + "@" + image.subject().digest();
+      String imageKey = imageKey(image);
       int failures = e.isTransient() ? transientFailures.merge(imageKey, 1, Integer::sum) : 0;
       if (e.isTransient() && failures < maxTransientFailures) {
         LOG.warn("publishing {} failed ({} of {}), will retry: {}", image.subject().digest(), failures, maxTransientFailures,
@@ -269,6 +311,10 @@ public final class PublishService {
           image.correlationId());
       return new Outcome(status(image, ImageStatus.State.FAILED, total, e.getMessage(), e.reasonCode(), marked, List.of()), letter);
     }
+  }
+
+  private static String imageKey(ImageRecord image) {
+    return image.registry() + "/" + image.repository() + "@" + image.subject().digest();
   }
 
   private void forget(ImageRecord image) {

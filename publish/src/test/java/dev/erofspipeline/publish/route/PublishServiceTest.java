@@ -17,7 +17,9 @@ import dev.erofspipeline.testkit.RegistryFixture;
 import dev.erofspipeline.testkit.S3Fixture;
 import java.time.Clock;
 import java.util.EnumSet;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import software.amazon.awssdk.core.sync.RequestBody;
@@ -55,6 +57,29 @@ class PublishServiceTest {
       assertEquals(ImageStatus.State.PUBLISHED, published.status().state());
       assertEquals(3, published.status().layersDone());
       assertTrue(restarted.retryPending().isEmpty(), "nothing left pending");
+    }
+  }
+
+  /** Found by MultiProcessTest: two results of one image arriving together published it twice. */
+  @Test
+  void layerResultsArrivingTogetherRequeueTheImageOnce() throws Exception {
+    S3Fixture s3 = S3Fixture.shared().start();
+    RecordValidator v = RecordValidator.defaults();
+    RouteTestSupport support = new RouteTestSupport();
+    String prefix = "svc-once-" + System.nanoTime();
+    ImageRecord image = support.seed(REGISTRY, "svc/once");
+    try (Publisher p = support.publisher(s3, REGISTRY.host(), EnumSet.of(PublishProfile.IMAGE_BUNDLE))) {
+      PublishService service = PublishService.create(p, s3.client(), s3.bucket(), prefix, v, Clock.systemUTC());
+      assertEquals(ImageStatus.State.CONVERTING, service.onImage(image).status().state());
+      List<LayerResult> results = support.stage(s3, prefix, ConversionProfile.TAR_INDEX);
+      writeResults(s3, results, v);
+      List<ImageRecord> requeued = new ArrayList<>();
+      for (LayerResult r : results) { // every result lands before the requeued record is consumed
+        service.onLayerResult(r).stream().map(PublishService.Outcome::requeue).filter(Objects::nonNull).forEach(requeued::add);
+      }
+      assertEquals(List.of(image), requeued, "one requeue for the image, not one per result");
+      assertEquals(ImageStatus.State.PUBLISHED, service.onImage(requeued.get(0)).status().state());
+      assertTrue(service.onLayerResult(results.get(0)).isEmpty(), "a published image waits on nothing");
     }
   }
 
