@@ -8,15 +8,23 @@ import java.time.format.DateTimeParseException;
 import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
 
-/** Exponential backoff with jitter, and {@code Retry-After} parsing. */
-final class Backoff {
+/** Exponential backoff with jitter, and {@code Retry-After} parsing; also used by the worker's job retries. */
+public final class Backoff {
     private Backoff() {
     }
 
-    /** Delay before retry number {@code attempt} (0-based): half fixed, half random, capped. */
+    /** Delay before retry number {@code attempt} (0-based) with the client's options. */
     static Duration delay(RegistryOptions o, int attempt) {
-        long base = o.initialBackoff().toMillis();
-        long cap = o.maxBackoff().toMillis();
+        return delay(o.initialBackoff(), o.maxBackoff(), attempt);
+    }
+
+    /**
+     * Delay before retry number {@code attempt} (0-based): {@code initial * 2^attempt} capped at {@code max}, half of it
+     * fixed and half random, so clients that failed together do not retry together.
+     */
+    public static Duration delay(Duration initial, Duration max, int attempt) {
+        long base = initial.toMillis();
+        long cap = max.toMillis();
         long exp = attempt >= 30 ? cap : Math.min(cap, base << attempt);
         long half = exp / 2;
         return Duration.ofMillis(half + (exp - half > 0 ? ThreadLocalRandom.current().nextLong(exp - half + 1) : 0));

@@ -1,7 +1,7 @@
 package dev.erofspipeline.convert.worker;
 
+import dev.erofspipeline.registry.Backoff;
 import java.time.Duration;
-import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * How often a layer job is tried again after a transient failure (registry 5xx/429 beyond the
@@ -20,9 +20,6 @@ public record RetryPolicy(int maxAttempts, Duration initialDelay, Duration maxDe
 
   /** The wait after failed attempt {@code attempt} (1-based). */
   Duration delayAfter(int attempt) {
-    long cap = maxDelay.toMillis();
-    long exp = attempt >= 31 ? cap : Math.min(cap, initialDelay.toMillis() << (attempt - 1));
-    long half = exp / 2;
-    return Duration.ofMillis(half + ThreadLocalRandom.current().nextLong(exp - half + 1));
+    return Backoff.delay(initialDelay, maxDelay, attempt - 1);
   }
 }
