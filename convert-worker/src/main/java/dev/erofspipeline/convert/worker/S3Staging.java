@@ -2,6 +2,7 @@ package dev.erofspipeline.convert.worker;
 
 import dev.erofspipeline.schemas.ConversionProfile;
 import dev.erofspipeline.schemas.LayerResult;
+import dev.erofspipeline.schemas.MediaTypes;
 import dev.erofspipeline.schemas.RecordValidator;
 import dev.erofspipeline.schemas.ResultDocument;
 import dev.erofspipeline.schemas.SchemaViolationException;
@@ -22,9 +23,6 @@ import software.amazon.awssdk.services.s3.model.S3Exception;
  * both are.
  */
 public final class S3Staging {
-  static final String INDEX_CONTENT_TYPE = "application/vnd.containerd.erofs.metadata.v1";
-  static final String TREE_CONTENT_TYPE = "application/vnd.containerd.erofs.dmverity.merkle-tree.v1";
-
   private final S3Client s3;
   private final String bucket;
   private final String prefix;
@@ -73,11 +71,11 @@ public final class S3Staging {
 
   /** A stream whose bytes become the object under {@code key} only when committed. */
   MultipartUploadOutputStream openIndex(LayerResult.Staging at) {
-    return new MultipartUploadOutputStream(s3, bucket, at.indexKey(), INDEX_CONTENT_TYPE, partSize);
+    return new MultipartUploadOutputStream(s3, bucket, at.indexKey(), MediaTypes.EROFS_METADATA, partSize);
   }
 
   MultipartUploadOutputStream openTree(LayerResult.Staging at) {
-    return new MultipartUploadOutputStream(s3, bucket, at.treeKey(), TREE_CONTENT_TYPE, partSize);
+    return new MultipartUploadOutputStream(s3, bucket, at.treeKey(), MediaTypes.EROFS_MERKLE_TREE, partSize);
   }
 
   /** Writes {@code result.json}: the commit point of a conversion. */
