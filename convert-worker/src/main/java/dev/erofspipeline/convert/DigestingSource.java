@@ -5,15 +5,22 @@ import java.io.InputStream;
 import java.security.MessageDigest;
 import java.util.HexFormat;
 
-/** The blob as received: hashed as it is read; remembers whether reading failed or reached the end. */
+/**
+ * The blob as received: hashed and counted as it is read; remembers whether reading failed or
+ * reached the end. A blob longer than its limit fails with {@code limit.layer-bytes}, which is the
+ * blob's fault, not the source's.
+ */
 final class DigestingSource extends InputStream {
   private final InputStream in;
+  private final long maxBytes;
   private final MessageDigest md = Sha256.newDigest();
+  private long count;
   volatile boolean failed;
   volatile boolean drainedToEnd;
 
-  DigestingSource(InputStream in) {
+  DigestingSource(InputStream in, long maxBytes) {
     this.in = in;
+    this.maxBytes = maxBytes;
   }
 
   @Override
@@ -33,6 +40,11 @@ final class DigestingSource extends InputStream {
       throw e;
     }
     if (n > 0) {
+      count += n;
+      if (count > maxBytes) {
+        throw new CompressionException(
+            "limit.layer-bytes", "the layer blob is larger than the limit of " + maxBytes + " bytes");
+      }
       md.update(b, off, n);
     } else if (n < 0) {
       drainedToEnd = true;

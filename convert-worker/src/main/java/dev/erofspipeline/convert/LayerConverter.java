@@ -26,6 +26,7 @@ import java.util.regex.Pattern;
  *
  * <p>Failure reasons: {@code digest.mismatch}, {@code diffid.mismatch}, {@code compression.corrupt},
  * {@code compression.truncated}, {@code compression.unsupported}, {@code limit.uncompressed-bytes},
+ * {@code limit.layer-bytes},
  * and whatever the tar index writer reports. When the blob's digest does not match, that is the
  * reason reported even if decompression or parsing failed first (the blob is simply not the layer).
  * A failing source stream is an {@link IOException} (transient, worth retrying).
@@ -107,7 +108,7 @@ public final class LayerConverter {
     UUID erofsUuid = LayerUuids.erofs(layerDigest);
     UUID verityUuid = LayerUuids.verity(layerDigest);
 
-    DigestingSource source = new DigestingSource(blob);
+    DigestingSource source = new DigestingSource(blob, limits.maxLayerBytes());
     LayerDecoder decoder = new LayerDecoder(source, limits.maxUncompressedBytes(), options.chunkSize());
     try (VerityTreeBuilder verity =
             new VerityTreeBuilder(
@@ -180,9 +181,9 @@ public final class LayerConverter {
       ie.initCause(cause);
       throw ie;
     }
-    if (feed.failure == null && e instanceof InvalidLayerException) {
+    if (feed.failure == null && e instanceof InvalidLayerException ile && !ile.reason().startsWith("limit.")) {
       // the parser gave up; if the stream itself is corrupt (a zstd or gzip checksum further on),
-      // that is the better reason
+      // that is the better reason. Not after a limit: decoding the rest is the work it bounds.
       Throwable f = feed.decodeRest();
       if (f != null) {
         cause = f;

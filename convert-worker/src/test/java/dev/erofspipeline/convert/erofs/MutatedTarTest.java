@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.erofspipeline.convert.ConversionLimits;
 import dev.erofspipeline.convert.InvalidLayerException;
-import dev.erofspipeline.convert.tar.TarBuilder;
+import dev.erofspipeline.testkit.TarBuilder;
 import java.io.ByteArrayInputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;

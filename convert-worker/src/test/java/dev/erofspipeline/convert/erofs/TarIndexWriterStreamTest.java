@@ -3,7 +3,7 @@ package dev.erofspipeline.convert.erofs;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.erofspipeline.convert.ConversionLimits;
-import dev.erofspipeline.convert.tar.TarBuilder;
+import dev.erofspipeline.testkit.TarBuilder;
 import java.io.ByteArrayInputStream;
 import java.io.FilterInputStream;
 import java.io.IOException;

@@ -10,6 +10,7 @@ import dev.erofspipeline.convert.GoldenCases;
 import dev.erofspipeline.convert.InvalidLayerException;
 import dev.erofspipeline.convert.LayerConverter;
 import dev.erofspipeline.convert.Processes;
+import dev.erofspipeline.testkit.HostileCorpus;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -113,6 +114,20 @@ class KernelMountTest {
       check("gen_tars --seed " + s, tar, d, problems);
       Files.delete(t);
     }
+    assertTrue(problems.isEmpty(), problems.size() + " problems:\n" + String.join("\n", problems));
+  }
+
+  @Test
+  void acceptedHostileCasesMountAsTheirTarsDescribe() throws Exception {
+    List<String> problems = new ArrayList<>();
+    int checked = 0;
+    for (HostileCorpus.Case c : HostileCorpus.layers()) {
+      if (c.accepted()) {
+        check("hostile " + c.name(), c.tar(), c.layerDigest(), problems);
+        checked++;
+      }
+    }
+    assertTrue(checked >= 10, checked + " accepted cases");
     assertTrue(problems.isEmpty(), problems.size() + " problems:\n" + String.join("\n", problems));
   }
 

@@ -1,7 +1,8 @@
-package dev.erofspipeline.convert.tar;
+package dev.erofspipeline.testkit;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.function.Consumer;
 
 /** Builds small ustar archives byte by byte, including malformed ones, for tests. */
@@ -88,7 +89,7 @@ public final class TarBuilder {
   }
 
   public static void setChecksum(byte[] h) {
-    java.util.Arrays.fill(h, 148, 156, (byte) ' ');
+    Arrays.fill(h, 148, 156, (byte) ' ');
     int sum = 0;
     for (byte b : h) {
       sum += b & 0xFF;
