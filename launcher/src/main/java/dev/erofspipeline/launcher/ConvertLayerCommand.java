@@ -1,10 +1,10 @@
 package dev.erofspipeline.launcher;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.erofspipeline.convert.ConversionLimits;
 import dev.erofspipeline.convert.ConversionResult;
 import dev.erofspipeline.convert.InvalidLayerException;
 import dev.erofspipeline.convert.LayerConverter;
+import dev.erofspipeline.launcher.service.Installation;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -21,6 +21,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -35,11 +36,14 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     description = {
       "Converts one layer blob (tar, tar+gzip or tar+zstd, detected from its content) into an EROFS",
-      "tar index and a dm-verity hash tree, and prints the result as one JSON object."
+      "tar index and a dm-verity hash tree, and prints the result as one JSON object.",
+      "Limits on hostile layers are the convert.* configuration keys (--config, --set)."
     })
 final class ConvertLayerCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
+
+  @Mixin ConfigOptions options;
 
   @Option(names = "--input", required = true, paramLabel = "FILE", description = "The layer blob.")
   Path input;
@@ -67,6 +71,7 @@ final class ConvertLayerCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    LayerConverter converter = new LayerConverter(new Installation(options.load()).conversionLimits());
     String d = layerDigest != null ? layerDigest : "sha256:" + sha256(input);
     List<Path> temps = new ArrayList<>();
     List<Path> placed = new ArrayList<>();
@@ -78,9 +83,7 @@ final class ConvertLayerCommand implements Callable<Integer> {
       try (InputStream in = Files.newInputStream(input);
           OutputStream index = new BufferedOutputStream(Files.newOutputStream(indexTmp), 1 << 16);
           OutputStream tree = new BufferedOutputStream(Files.newOutputStream(treeTmp), 1 << 16)) {
-        result =
-            new LayerConverter(ConversionLimits.DEFAULT)
-                .convert(in, d, true, diffId, index, tree);
+        result = converter.convert(in, d, true, diffId, index, tree);
       } catch (InvalidLayerException e) {
         throw new IllegalStateException("layer refused (" + e.reason() + "): " + e.getMessage(), e);
       }

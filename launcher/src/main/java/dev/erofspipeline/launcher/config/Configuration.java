@@ -78,6 +78,14 @@ public final class Configuration {
     }
   }
 
+  public long getLong(ConfigKey key) {
+    try {
+      return Long.parseLong(values.get(key));
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(key.key() + " must be an integer, got '" + values.get(key) + "'", e);
+    }
+  }
+
   public boolean getBoolean(ConfigKey key) {
     String s = values.get(key);
     if (s.equals("true") || s.equals("false")) {

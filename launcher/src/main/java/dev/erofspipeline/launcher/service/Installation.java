@@ -1,5 +1,6 @@
 package dev.erofspipeline.launcher.service;
 
+import dev.erofspipeline.convert.ConversionLimits;
 import dev.erofspipeline.launcher.config.ConfigKey;
 import dev.erofspipeline.launcher.config.Configuration;
 import dev.erofspipeline.registry.DockerConfig;
@@ -93,6 +94,24 @@ public final class Installation {
   public int workerConcurrency() {
     int n = positiveInt(ConfigKey.WORKER_CONCURRENCY, 0);
     return n == 0 ? Runtime.getRuntime().availableProcessors() : n;
+  }
+
+  /** The {@code convert.*} limits a worker (and {@code convert-layer}) refuses hostile layers with. */
+  public ConversionLimits conversionLimits() {
+    return new ConversionLimits(
+        positiveLong(ConfigKey.CONVERT_MAX_ENTRIES),
+        (int) Math.min(Integer.MAX_VALUE, positiveLong(ConfigKey.CONVERT_MAX_DEPTH)),
+        positiveLong(ConfigKey.CONVERT_MAX_UNCOMPRESSED_BYTES),
+        (int) Math.min(Integer.MAX_VALUE - 8, positiveLong(ConfigKey.CONVERT_MAX_EXTENSION_RECORD_BYTES)),
+        positiveLong(ConfigKey.CONVERT_MAX_LAYER_BYTES));
+  }
+
+  private long positiveLong(ConfigKey key) {
+    long v = config.getLong(key);
+    if (v < 1) {
+      throw new IllegalArgumentException(key.key() + " must be at least 1, got " + v);
+    }
+    return v;
   }
 
   /** Registry options: docker config.json credentials, plain-HTTP hosts, allowlist. */

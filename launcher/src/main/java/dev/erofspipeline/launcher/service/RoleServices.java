@@ -114,6 +114,7 @@ public final class RoleServices implements AutoCloseable {
     }
     double registryRate = inst.nonNegativeDouble(ConfigKey.INGEST_REGISTRY_RATE);
     int concurrency = role.includes(Role.WORKER) ? inst.workerConcurrency() : 0;
+    ConversionLimits limits = role.includes(Role.WORKER) ? inst.conversionLimits() : null;
     Duration grace = Duration.ofSeconds(inst.positiveInt(ConfigKey.WORKER_SHUTDOWN_GRACE_SECONDS, 0));
     Duration maxPoll = Duration.ofSeconds(inst.positiveInt(ConfigKey.WORKER_MAX_POLL_INTERVAL_SECONDS, 10));
     String bucket = inst.bucket();
@@ -190,7 +191,7 @@ public final class RoleServices implements AutoCloseable {
     if (role.includes(Role.WORKER)) {
       ConvertWorker.Config cfg = new ConvertWorker.Config(
           bootstrap, inst.topics(), inst.group(WORKER_GROUP), concurrency, maxPoll, grace, s3, bucket,
-          inst.s3Prefix(), PART_SIZE, registryOptions, ConversionLimits.DEFAULT, RetryPolicy.DEFAULT,
+          inst.s3Prefix(), PART_SIZE, registryOptions, limits, RetryPolicy.DEFAULT,
           converterVersion);
       worker = new ConvertWorker(cfg, meters);
       toClose.push(worker);

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.erofspipeline.convert.ConversionLimits;
+import dev.erofspipeline.launcher.service.Installation;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -14,6 +16,15 @@ import org.junit.jupiter.api.io.TempDir;
 
 class ConfigurationTest {
   @TempDir Path dir;
+
+  @Test
+  void theDefaultConversionLimitsAreTheConvertersAndABadOneNamesItsKey() throws Exception {
+    Configuration defaults = Configuration.load(null, Map.of(), Map.of());
+    assertEquals(ConversionLimits.DEFAULT, new Installation(defaults).conversionLimits());
+    Configuration zero = Configuration.load(null, Map.of(), Map.of(ConfigKey.CONVERT_MAX_ENTRIES, "0"));
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new Installation(zero).conversionLimits());
+    assertEquals("convert.maxEntries must be at least 1, got 0", e.getMessage());
+  }
 
   @Test
   void laterSourcesWinOverEarlierOnes() throws Exception {
