@@ -18,6 +18,18 @@ public final class Annotations {
   /** Prefix of the annotations of the draft erofs-image-spec (older scheme, section 5). */
   public static final String LEGACY_EROFS_DMVERITY_PREFIX = "org.erofs.dmverity.";
 
+  /**
+   * On a native EROFS layer descriptor (draft erofs-image-spec section 2.3): where the verity
+   * superblock and tree start, i.e. the size of the EROFS image, decimal.
+   */
+  public static final String EROFS_DMVERITY_HASH_OFFSET = "org.erofs.dmverity.hash_offset";
+
+  /** On a native EROFS layer descriptor: the verity root hash as a digest, {@code sha256:<hex>}. */
+  public static final String EROFS_DMVERITY_ROOT_DIGEST = "org.erofs.dmverity.root_digest";
+
+  /** On a native EROFS layer descriptor: verity data and hash block size, decimal (4096). */
+  public static final String EROFS_DMVERITY_BLOCK_SIZE = "org.erofs.dmverity.block_size";
+
   /** OCI image-layout: the tag of a manifest in {@code index.json} ({@code oci:DIR:tag}). */
   public static final String OCI_REF_NAME = "org.opencontainers.image.ref.name";
 }

@@ -1,5 +1,6 @@
 package dev.erofspipeline.schemas;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
@@ -19,11 +20,13 @@ import java.util.List;
  * @param layers the manifest's layers, in order, with their diffIDs
  * @param profile conversion profile
  * @param correlationId carried through every stage
+ * @param nativeImage set when the native profile is on: the image is also published as an EROFS
+ *     image (optional)
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @JsonIgnoreProperties(value = "schemaVersion", allowGetters = true)
 @JsonPropertyOrder({"schemaVersion", "registry", "repository", "subject", "platform", "indexDigest", "reference",
-    "layers", "profile", "correlationId"})
+    "layers", "profile", "correlationId", "nativeImage"})
 public record ImageRecord(
     String registry,
     String repository,
@@ -33,12 +36,42 @@ public record ImageRecord(
     String reference,
     List<Layer> layers,
     ConversionProfile profile,
-    String correlationId) {
+    String correlationId,
+    NativeImage nativeImage) {
 
   public static final int SCHEMA_VERSION = 1;
 
+  @JsonCreator
   public ImageRecord {
     layers = layers == null ? List.of() : List.copyOf(layers);
+  }
+
+  /** A record without the native profile. */
+  public ImageRecord(String registry, String repository, Subject subject, String platform, String indexDigest,
+      String reference, List<Layer> layers, ConversionProfile profile, String correlationId) {
+    this(registry, repository, subject, platform, indexDigest, reference, layers, profile, correlationId, null);
+  }
+
+  /** This record with {@code n} as its native part. */
+  public ImageRecord withNativeImage(NativeImage n) {
+    return new ImageRecord(registry, repository, subject, platform, indexDigest, reference, layers, profile,
+        correlationId, n);
+  }
+
+  /**
+   * The native profile's part of an image record: every layer also needs a result under {@code
+   * profile}, and the EROFS image index lists the legacy manifests and the EROFS twins of {@code
+   * manifests}.
+   *
+   * @param profile the native conversion profile
+   * @param manifests the image manifests of the same request in index order (this one included): the
+   *     EROFS index is written once all of them have their EROFS twin
+   */
+  @JsonPropertyOrder({"profile", "manifests"})
+  public record NativeImage(ConversionProfile profile, List<String> manifests) {
+    public NativeImage {
+      manifests = manifests == null ? List.of() : List.copyOf(manifests);
+    }
   }
 
   @JsonProperty("schemaVersion")

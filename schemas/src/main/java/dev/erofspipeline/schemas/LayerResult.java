@@ -7,7 +7,7 @@ import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 
 /**
  * Topic {@code erofs.layer-results}, keyed by layer digest (schema {@code layer-result.schema.json}):
- * emitted once the three objects are durable in S3.
+ * emitted once the staged objects are durable in S3.
  *
  * @param result the {@code result.json} document
  * @param staging where the objects are
@@ -39,7 +39,17 @@ public record LayerResult(
     return result == null ? null : result.layerDigest();
   }
 
-  /** S3 bucket and object keys of {@code index.erofs}, {@code tree.verity} and {@code result.json}. */
-  @JsonPropertyOrder({"bucket", "indexKey", "treeKey", "resultKey"})
-  public record Staging(String bucket, String indexKey, String treeKey, String resultKey) {}
+  /**
+   * S3 bucket and object keys of {@code index.erofs}, {@code tree.verity} and {@code result.json}
+   * (tar-index profile), or of {@code layer.erofs} ({@code blobKey}) and {@code result.json} (native
+   * profile).
+   */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  @JsonPropertyOrder({"bucket", "indexKey", "treeKey", "resultKey", "blobKey"})
+  public record Staging(String bucket, String indexKey, String treeKey, String resultKey, String blobKey) {
+    /** A tar-index staging. */
+    public Staging(String bucket, String indexKey, String treeKey, String resultKey) {
+      this(bucket, indexKey, treeKey, resultKey, null);
+    }
+  }
 }

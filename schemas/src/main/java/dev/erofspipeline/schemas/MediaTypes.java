@@ -21,8 +21,13 @@ public final class MediaTypes {
   public static final String EROFS_LAYER_SIGNATURE =
       "application/vnd.containerd.erofs.dmverity.layer-signature.v1+pkcs7";
 
-  /** A native EROFS layer. */
+  /** A native EROFS layer (containerd {@code images.MediaTypeErofsLayer}). */
   public static final String EROFS_LAYER = "application/vnd.erofs.layer.v1";
+  /**
+   * The {@code os.features} value of a manifest with EROFS layers, in its image-index entry and its
+   * config (draft erofs-image-spec sections 5.4 and 6).
+   */
+  public static final String EROFS_OS_FEATURE = "erofs";
 
   /** Older scheme: notation fork's dm-verity artifact type. */
   public static final String LEGACY_NOTARY_DMVERITY = "application/vnd.cncf.notary.dmverity.v1";

@@ -6,7 +6,8 @@ import java.util.regex.Pattern;
 /**
  * The content-addressed S3 layout of ARCHITECTURE.md, in one place:
  * {@code <prefix>/layers/sha256/<layer hex>/<profile fingerprint>/} holding {@code index.erofs},
- * {@code tree.verity} and {@code result.json}. An empty prefix gives keys starting at {@code
+ * {@code tree.verity} and {@code result.json} (tar-index profile), or {@code layer.erofs} and {@code
+ * result.json} ({@link ConversionProfile#NATIVE native} profile). An empty prefix gives keys starting at {@code
  * layers/}; slashes around the prefix are trimmed.
  */
 public final class StagingLayout {
@@ -15,6 +16,8 @@ public final class StagingLayout {
   public static final String INDEX_FILE = "index.erofs";
   public static final String TREE_FILE = "tree.verity";
   public static final String RESULT_FILE = ResultDocument.FILE_NAME;
+  /** The native profile's one artifact: EROFS image, verity superblock and tree. */
+  public static final String BLOB_FILE = "layer.erofs";
 
   private static final Pattern DIGEST = Pattern.compile("sha256:[0-9a-f]{64}");
   private static final Pattern FINGERPRINT = Pattern.compile("[0-9a-f]{16,64}");
@@ -48,12 +51,26 @@ public final class StagingLayout {
     return folder(prefix, layerDigest, profileFingerprint) + RESULT_FILE;
   }
 
-  /** The {@link LayerResult.Staging} of one layer under one profile in {@code bucket}. */
+  /** The {@link LayerResult.Staging} of one layer under one tar-index profile in {@code bucket}. */
   public static LayerResult.Staging staging(String bucket, String prefix, String layerDigest,
       String profileFingerprint) {
     Objects.requireNonNull(bucket, "bucket");
     String folder = folder(prefix, layerDigest, profileFingerprint);
     return new LayerResult.Staging(bucket, folder + INDEX_FILE, folder + TREE_FILE, folder + RESULT_FILE);
+  }
+
+  /**
+   * The {@link LayerResult.Staging} of one layer under {@code profile}: {@code layer.erofs} and {@code
+   * result.json} for the native profile, else the tar-index objects.
+   */
+  public static LayerResult.Staging staging(String bucket, String prefix, String layerDigest,
+      ConversionProfile profile) {
+    if (!profile.isNative()) {
+      return staging(bucket, prefix, layerDigest, profile.fingerprint());
+    }
+    Objects.requireNonNull(bucket, "bucket");
+    String folder = folder(prefix, layerDigest, profile.fingerprint());
+    return new LayerResult.Staging(bucket, null, null, folder + RESULT_FILE, folder + BLOB_FILE);
   }
 
   private static String trimSlashes(String s) {
