@@ -289,6 +289,10 @@ public final class ImageResolver {
                     skipped.add(label + ": attestation manifest");
                     continue;
                 }
+                if (MediaTypes.isErofsPlatform(p)) {
+                    skipped.add(label + ": EROFS image (os.features erofs), not a source of conversions");
+                    continue;
+                }
                 if (e.hasNonNull("artifactType")) {
                     skipped.add(label + ": artifact " + e.get("artifactType").asText());
                     continue;

@@ -38,7 +38,7 @@ public final class IngestApplication implements AutoCloseable {
         this.config = config;
         this.targets = new RegistryTargets(config.registryOptions(), config.registryRatePerSecond());
         this.inFlight = new InFlightLayers(config.inFlightTtl());
-        IngestPlanner planner = new IngestPlanner(config.profile(), converted, inFlight);
+        IngestPlanner planner = new IngestPlanner(config.profile(), config.nativeProfile(), converted, inFlight);
         this.service = new IngestService(RecordValidator.defaults(), new ImageResolver(targets), planner, inFlight);
         this.routes = new IngestRoutes(config, service, inFlight);
     }

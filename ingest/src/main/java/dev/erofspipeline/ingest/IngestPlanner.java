@@ -27,7 +27,9 @@ import java.util.regex.Pattern;
  * their time-to-live, since the result they redo existed before them). Every selected image gets an image
  * record and a {@code queued} status listing each layer as converted or queued; an image whose layers are all converted
  * therefore goes to the publisher with no job. A platform manifest that failed gets a dead letter and a {@code failed}
- * status instead.
+ * status instead. With the native profile on, every layer also needs a result under it (a job each where
+ * missing, and a layer counts as converted only with both), and every image record carries the native part
+ * listing the request's image manifests, from which the publisher assembles the EROFS image index.
  */
 public final class IngestPlanner {
     private static final Pattern URL = Pattern.compile("https?://[^\\x00-\\x20]+");
@@ -35,11 +37,19 @@ public final class IngestPlanner {
     private static final int MAX_MESSAGES = 32;
 
     private final ConversionProfile profile;
+    private final ConversionProfile nativeProfile;
     private final ConvertedLayers converted;
     private final InFlightLayers inFlight;
 
     public IngestPlanner(ConversionProfile profile, ConvertedLayers converted, InFlightLayers inFlight) {
+        this(profile, null, converted, inFlight);
+    }
+
+    /** @param nativeProfile the native profile, or null when it is off */
+    public IngestPlanner(ConversionProfile profile, ConversionProfile nativeProfile, ConvertedLayers converted,
+                         InFlightLayers inFlight) {
         this.profile = profile;
+        this.nativeProfile = nativeProfile;
         this.converted = converted;
         this.inFlight = inFlight;
     }
@@ -65,24 +75,28 @@ public final class IngestPlanner {
         Map<String, ImageStatus.LayerState> states = new LinkedHashMap<>();
         List<LayerJob> jobs = new ArrayList<>();
         List<String> claims = new ArrayList<>();
+        List<ConversionProfile> profiles = nativeProfile == null ? List.of(profile) : List.of(profile, nativeProfile);
         try {
             for (Layer l : layers.values()) {
-                String key = InFlightLayers.key(l.digest(), profile.fingerprint());
-                long checkStart = inFlight.now();
-                boolean done = converted.isConverted(l.digest(), profile);
-                if (done) {
-                    inFlight.releaseIfClaimedBefore(key, checkStart);
-                    if (!request.force()) {
-                        states.put(l.digest(), ImageStatus.LayerState.CONVERTED);
-                        continue;
+                boolean allDone = true;
+                for (ConversionProfile p : profiles) {
+                    String key = InFlightLayers.key(l.digest(), p.fingerprint());
+                    long checkStart = inFlight.now();
+                    boolean done = converted.isConverted(l.digest(), p);
+                    if (done) {
+                        inFlight.releaseIfClaimedBefore(key, checkStart);
+                        if (!request.force()) {
+                            continue;
+                        }
+                    }
+                    allDone = false;
+                    if (inFlight.tryClaim(key, request.force())) {
+                        claims.add(key);
+                        jobs.add(new LayerJob(res.registry(), res.repository(), descriptor(l), l.diffId(), p,
+                                subjects.get(l.digest()), request.priority(), request.force(), request.correlationId()));
                     }
                 }
-                states.put(l.digest(), ImageStatus.LayerState.QUEUED);
-                if (inFlight.tryClaim(key, request.force())) {
-                    claims.add(key);
-                    jobs.add(new LayerJob(res.registry(), res.repository(), descriptor(l), l.diffId(), profile,
-                            subjects.get(l.digest()), request.priority(), request.force(), request.correlationId()));
-                }
+                states.put(l.digest(), allDone ? ImageStatus.LayerState.CONVERTED : ImageStatus.LayerState.QUEUED);
             }
         } catch (RuntimeException e) {
             inFlight.release(claims);
@@ -91,6 +105,8 @@ public final class IngestPlanner {
 
         List<ImageRecord> images = new ArrayList<>();
         List<ImageStatus> statuses = new ArrayList<>();
+        ImageRecord.NativeImage nativeImage = nativeProfile == null ? null
+                : new ImageRecord.NativeImage(nativeProfile, res.images().stream().map(ResolvedImage::digest).toList());
         for (ResolvedImage img : res.images()) {
             List<ImageRecord.Layer> recLayers = new ArrayList<>();
             List<ImageStatus.Layer> statusLayers = new ArrayList<>();
@@ -105,7 +121,7 @@ public final class IngestPlanner {
             }
             images.add(new ImageRecord(res.registry(), res.repository(),
                     new ImageRecord.Subject(img.digest(), img.mediaType(), img.size()), img.platform(),
-                    img.indexDigest(), res.reference(), recLayers, profile, request.correlationId()));
+                    img.indexDigest(), res.reference(), recLayers, profile, request.correlationId(), nativeImage));
             statuses.add(new ImageStatus(img.digest(), res.registry(), res.repository(), res.reference(),
                     img.platform(), ImageStatus.State.QUEUED, img.layers().size(), done, null, null, statusLayers,
                     messages(img.notes()), profile, request.correlationId(), now));

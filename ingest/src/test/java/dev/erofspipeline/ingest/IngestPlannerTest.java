@@ -216,4 +216,36 @@ class IngestPlannerTest {
         assertEquals(IngestException.UNSUPPORTED_LAYER, s.reasonCode());
         assertTrue(s.reason().contains("application/vnd.example.unknown+json"));
     }
+
+    @Test
+    void withTheNativeProfileEveryLayerGetsAJobPerProfileAndRecordsListTheRequestsManifests() throws Exception {
+        String prefix = "native-" + System.nanoTime();
+        ConvertedLayers s3 = new S3ConvertedLayers(S3.client(), S3.bucket(), prefix);
+        IngestPlanner planner = new IngestPlanner(PROFILE, ConversionProfile.NATIVE, s3,
+                new InFlightLayers(Duration.ofHours(1)));
+
+        IngestPlan multi = plan(planner, "app/multi:1", false);
+        List<String> layers = multi.layerJobs().stream().filter(j -> j.profile().equals(PROFILE))
+                .map(j -> j.layer().digest()).toList();
+        assertEquals(layers, multi.layerJobs().stream().filter(j -> j.profile().isNative())
+                .map(j -> j.layer().digest()).toList());
+        assertEquals(2 * layers.size(), multi.layerJobs().size());
+        List<String> manifests = multi.images().stream().map(ImageRecord::key).toList();
+        assertEquals(2, manifests.size(), "the two platform manifests, not the attestation");
+        for (ImageRecord r : multi.images()) {
+            assertEquals(new ImageRecord.NativeImage(ConversionProfile.NATIVE, manifests), r.nativeImage());
+            assertEquals(PROFILE, r.profile());
+        }
+
+        // only the tar-index results exist: the native jobs are still needed, the layers are not converted yet
+        for (String d : layers) {
+            S3.client().putObject(PutObjectRequest.builder().bucket(S3.bucket())
+                    .key(StagingLayout.resultKey(prefix, d, PROFILE.fingerprint())).build(), RequestBody.fromString("{}"));
+        }
+        IngestPlanner fresh = new IngestPlanner(PROFILE, ConversionProfile.NATIVE, s3, new InFlightLayers(Duration.ofHours(1)));
+        IngestPlan again = plan(fresh, "app/multi:1", false);
+        assertTrue(again.layerJobs().stream().allMatch(j -> j.profile().isNative()), again.layerJobs().toString());
+        assertEquals(layers.size(), again.layerJobs().size());
+        assertTrue(again.statuses().stream().allMatch(st -> st.layersDone() == 0), again.statuses().toString());
+    }
 }

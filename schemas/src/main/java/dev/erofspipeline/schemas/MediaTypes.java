@@ -1,5 +1,6 @@
 package dev.erofspipeline.schemas;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.util.Set;
 
 /**
@@ -89,6 +90,16 @@ public final class MediaTypes {
   public static final Set<String> NON_DISTRIBUTABLE_LAYERS = Set.of(
       OCI_LAYER_NONDISTRIBUTABLE_TAR, OCI_LAYER_NONDISTRIBUTABLE_TAR_GZIP, OCI_LAYER_NONDISTRIBUTABLE_TAR_ZSTD,
       DOCKER_FOREIGN_LAYER_TAR, DOCKER_FOREIGN_LAYER_TAR_GZIP);
+
+  /** Whether an index entry's {@code platform} names the {@link #EROFS_OS_FEATURE} (an EROFS image manifest). */
+  public static boolean isErofsPlatform(JsonNode platform) {
+    for (JsonNode f : platform.path("os.features")) {
+      if (EROFS_OS_FEATURE.equals(f.asText())) {
+        return true;
+      }
+    }
+    return false;
+  }
 
   public static boolean isImageManifest(String mediaType) {
     return mediaType != null && IMAGE_MANIFESTS.contains(mediaType);
