@@ -176,6 +176,11 @@ class VerifyCommandTest {
       public BlobSource tree(LayerResult r) {
         return BlobSource.of(staged.get("sha256:" + r.result().treeSha256()));
       }
+
+      @Override
+      public BlobSource blob(LayerResult r) {
+        return BlobSource.of(staged.get(r.result().blob().digest()));
+      }
     };
     ImageRecord record = new ImageRecord("oci:" + layout, "layout",
         new ImageRecord.Subject(manifestDigest, MediaTypes.OCI_MANIFEST, manifest.length), "linux/amd64", null, "v1",

@@ -20,6 +20,8 @@ public class PublishException extends Exception {
     SIGNATURE_REJECTED("signature-rejected", false),
     /** The signer failed. */
     SIGNING_FAILED("signing-failed", true),
+    /** The image to publish a native twin of cannot be used (its config is unreadable or names other layers). */
+    SOURCE_IMAGE_INVALID("source-image-invalid", false),
     /** A staged artifact could not be read (S3) or does not match its result. */
     ARTIFACT_UNAVAILABLE("artifact-unavailable", true),
     /** The registry refused a write for good (4xx). */

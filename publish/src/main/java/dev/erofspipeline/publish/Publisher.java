@@ -1,5 +1,8 @@
 package dev.erofspipeline.publish;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.erofspipeline.publish.signing.RootHashSigner;
 import dev.erofspipeline.publish.signing.SignatureRejectedException;
 import dev.erofspipeline.publish.signing.SignatureVerifier;
@@ -48,6 +51,7 @@ import java.util.regex.Pattern;
 public final class Publisher implements AutoCloseable {
 
   private static final Pattern ROOT_HASH = Pattern.compile("[0-9a-f]{64}");
+  private static final ObjectMapper JSON = new ObjectMapper();
   private static final ConcurrentHashMap<String, ReentrantLock> SUBJECT_LOCKS = new ConcurrentHashMap<>();
 
   private final Function<String, RegistryTarget> opener;
@@ -56,6 +60,7 @@ public final class Publisher implements AutoCloseable {
   private final RootHashSigner signer;
   private final SignatureVerifier verifier;
   private final Set<PublishProfile> profiles;
+  private final boolean nativeTagInPlace;
   /** registry + " " + blob digest -> a repository of that registry where this publisher put it. */
   private final ConcurrentHashMap<String, String> blobHomes = new ConcurrentHashMap<>();
   /** Layer-profile publications done by this publisher (registry, repository, wrapper, referrers). */
@@ -67,6 +72,7 @@ public final class Publisher implements AutoCloseable {
     this.signer = Objects.requireNonNull(b.signer, "signer");
     this.verifier = Objects.requireNonNull(b.verifier, "verifier");
     this.profiles = EnumSet.copyOf(b.profiles);
+    this.nativeTagInPlace = b.nativeTagInPlace;
   }
 
   public static Builder builder() {
@@ -81,6 +87,7 @@ public final class Publisher implements AutoCloseable {
     private RootHashSigner signer;
     private SignatureVerifier verifier;
     private Set<PublishProfile> profiles = EnumSet.allOf(PublishProfile.class);
+    private boolean nativeTagInPlace;
 
     /** Options for the registries opened from an image record's {@code registry} field. */
     public Builder registryOptions(RegistryOptions o) {
@@ -115,6 +122,15 @@ public final class Publisher implements AutoCloseable {
         throw new IllegalArgumentException("no profile");
       }
       this.profiles = EnumSet.copyOf(p);
+      return this;
+    }
+
+    /**
+     * Whether the EROFS image index replaces the requested tag itself instead of going under the
+     * derived tag ({@link NativeManifests#tag}); off by default.
+     */
+    public Builder nativeTagInPlace(boolean inPlace) {
+      this.nativeTagInPlace = inPlace;
       return this;
     }
 
@@ -167,20 +183,7 @@ public final class Publisher implements AutoCloseable {
         continue;
       }
       LayerResult r = byDigest.get(l.digest());
-      String rootHash = r.result().rootHash();
-      byte[] sig;
-      try {
-        sig = signer.sign(l.digest(), rootHash);
-      } catch (RuntimeException e) {
-        throw new PublishException(PublishException.Reason.SIGNING_FAILED, "layer " + l.digest() + ": " + e.getMessage(),
-            allLayers, e);
-      }
-      try {
-        verifier.verify(rootHash, sig);
-      } catch (SignatureRejectedException e) {
-        throw new PublishException(PublishException.Reason.SIGNATURE_REJECTED,
-            "layer " + l.digest() + ": signature refused before publishing: " + e.getMessage(), allLayers, e);
-      }
+      byte[] sig = signChecked(l.digest(), r.result().rootHash(), allLayers);
       ResultDocument doc = r.result();
       prepared.put(l.digest(), new Prepared(l, doc, r, sig,
           new Descriptor(MediaTypes.EROFS_METADATA, "sha256:" + doc.indexSha256(), doc.indexSize()),
@@ -263,6 +266,170 @@ public final class Publisher implements AutoCloseable {
     }
     return new PublishReport(image.subject().digest(), bundleDigest, layerReports, List.copyOf(replaced),
         counts.uploaded.get(), counts.mounted.get(), counts.present.get());
+  }
+
+  /** Signs a root hash and checks the signature before anything is written. */
+  private byte[] signChecked(String layerDigest, String rootHash, List<String> allLayers) throws PublishException {
+    byte[] sig;
+    try {
+      sig = signer.sign(layerDigest, rootHash);
+    } catch (RuntimeException e) {
+      throw new PublishException(PublishException.Reason.SIGNING_FAILED, "layer " + layerDigest + ": " + e.getMessage(),
+          allLayers, e);
+    }
+    try {
+      verifier.verify(rootHash, sig);
+    } catch (SignatureRejectedException e) {
+      throw new PublishException(PublishException.Reason.SIGNATURE_REJECTED,
+          "layer " + layerDigest + ": signature refused before publishing: " + e.getMessage(), allLayers, e);
+    }
+    return sig;
+  }
+
+  /**
+   * What {@link #publishNative} wrote.
+   *
+   * @param manifest the EROFS twin of the image manifest
+   * @param legacyPlatform the platform of the image manifest, from its config (for an index entry
+   *     when the request named the manifest itself)
+   * @param signaturesDigest the referrer holding the root-hash signatures of the twin's layers
+   */
+  public record NativeTwin(Manifest manifest, ObjectNode legacyPlatform, String signaturesDigest) {}
+
+  /**
+   * Publishes the EROFS twin of the image manifest (native profile, {@code docs/native-layers.md}):
+   * signs every root hash and checks each signature first, streams the EROFS blobs from the {@link
+   * ArtifactSource}, writes the twin's config (the legacy config with the EROFS blob digests as
+   * diffIDs and the {@code erofs} OS feature) and manifest (by digest, untagged), and attaches the
+   * signatures as one referrer of the twin. Idempotent like {@link #publish}.
+   *
+   * @param results a native-profile result for every layer of the image
+   */
+  public NativeTwin publishNative(ImageRecord image, List<LayerResult> results) throws PublishException {
+    List<String> allLayers = image.layers().stream().map(ImageRecord.Layer::digest).distinct().toList();
+    String fingerprint = image.nativeImage() == null ? null : image.nativeImage().profile().fingerprint();
+    Map<String, LayerResult> byDigest = new LinkedHashMap<>();
+    for (LayerResult r : results) {
+      if (r != null && r.result() != null && r.result().isNative() && r.staging() != null && r.staging().blobKey() != null
+          && r.result().profile() != null && r.result().profile().fingerprint().equals(fingerprint)
+          && r.result().rootHash() != null && ROOT_HASH.matcher(r.result().rootHash()).matches()) {
+        byDigest.putIfAbsent(r.result().layerDigest(), r);
+      }
+    }
+    List<String> missing = allLayers.stream().filter(d -> !byDigest.containsKey(d)).toList();
+    if (allLayers.isEmpty() || !missing.isEmpty()) {
+      throw new PublishException(PublishException.Reason.RESULTS_INCOMPLETE, "image " + image.subject().digest()
+          + ": no native result (profile " + fingerprint + ") for " + missing.size() + " of " + allLayers.size() + " layers",
+          allLayers, null);
+    }
+    Map<String, byte[]> signatures = new LinkedHashMap<>();
+    for (String d : allLayers) {
+      signatures.put(d, signChecked(d, byDigest.get(d).result().rootHash(), allLayers));
+    }
+    List<NativeManifests.Layer> layers = new ArrayList<>();
+    for (ImageRecord.Layer l : image.layers()) {
+      ResultDocument doc = byDigest.get(l.digest()).result();
+      layers.add(new NativeManifests.Layer(doc.blob().digest(), doc.blob().size(), doc.blob().hashOffset(), doc.rootHash(),
+          doc.dataBlockSize(), l.digest()));
+    }
+
+    String registry = image.registry();
+    String repo = image.repository();
+    RegistryTarget target = targets.computeIfAbsent(registry, opener);
+    byte[] legacyConfig;
+    try {
+      JsonNode legacy = JSON.readTree(target.getManifest(repo, image.subject().digest()).bytes());
+      legacyConfig = target.getBlob(repo, legacy.path("config").path("digest").asText());
+    } catch (IOException | RuntimeException e) {
+      throw registryFailure("image " + image.subject().digest() + ": reading its config", e, allLayers);
+    }
+    byte[] config;
+    ObjectNode legacyPlatform;
+    try {
+      config = NativeManifests.config(legacyConfig, layers);
+      legacyPlatform = NativeManifests.platform(legacyConfig, false);
+    } catch (IOException e) {
+      throw new PublishException(PublishException.Reason.SOURCE_IMAGE_INVALID, "image " + image.subject().digest() + ": "
+          + e.getMessage(), allLayers, e);
+    }
+    Map<String, String> annotations = ReferrerManifests.manifestAnnotations(image.nativeImage().profile().name(),
+        fingerprint, null);
+    Map<String, String> twinAnnotations = new java.util.TreeMap<>(annotations);
+    twinAnnotations.put(NativeManifests.SOURCE_MANIFEST, image.subject().digest());
+    BlobSource configBlob = BlobSource.of(config);
+    Manifest twin = NativeManifests.manifest(configBlob.descriptor(MediaTypes.OCI_CONFIG), layers, twinAnnotations);
+
+    Counts counts = new Counts();
+    List<ReferrerManifests.LayerSignature> sigs = new ArrayList<>();
+    try {
+      putBlob(target, registry, repo, BlobSource.of(ReferrerManifests.emptyConfigBytes()), counts);
+      Set<String> pushed = new java.util.HashSet<>();
+      for (ImageRecord.Layer l : image.layers()) {
+        LayerResult r = byDigest.get(l.digest());
+        BlobSource sig = BlobSource.of(signatures.get(l.digest()));
+        if (pushed.add(l.digest())) {
+          putBlob(target, registry, repo, artifacts.blob(r), counts);
+          putBlob(target, registry, repo, sig, counts);
+        }
+        sigs.add(new ReferrerManifests.LayerSignature(r.result().blob().digest(), r.result().rootHash(),
+            sig.descriptor(MediaTypes.EROFS_LAYER_SIGNATURE)));
+      }
+      putBlob(target, registry, repo, configBlob, counts);
+      if (target.headManifest(repo, twin.digest()).isEmpty()) {
+        target.putManifest(repo, twin.digest(), twin);
+      }
+    } catch (IOException | RuntimeException e) {
+      throw registryFailure("image " + image.subject().digest() + ": EROFS twin not written", e, allLayers);
+    }
+    Manifest signed = ReferrerManifests.nativeSignatures(twin.descriptor(), sigs, annotations);
+    try {
+      attach(target, registry, repo, twin.digest(), signed, MediaTypes.EROFS_LAYER_SIGNATURE, annotations, new ArrayList<>());
+    } catch (IOException | RuntimeException e) {
+      throw registryFailure("image " + image.subject().digest() + ": signatures of the EROFS twin " + twin.digest()
+          + " not attached", e, allLayers);
+    }
+    return new NativeTwin(twin, legacyPlatform, signed.digest());
+  }
+
+  /**
+   * Writes the EROFS image index under its tag ({@link NativeManifests#tag}: {@code <tag>-erofs} by
+   * default, the requested tag itself with {@link Builder#nativeTagInPlace}): the legacy manifests
+   * of the request, then the twins, in order. Written only when the tag does not already name it.
+   *
+   * @param twins the twin of every manifest of {@code image.nativeImage().manifests()}, in that order
+   * @param legacyPlatform the image manifest's platform when the request named it without an index
+   * @return the tag
+   */
+  public String publishNativeIndex(ImageRecord image, List<NativeManifests.Twin> twins, JsonNode legacyPlatform)
+      throws PublishException {
+    List<String> allLayers = image.layers().stream().map(ImageRecord.Layer::digest).distinct().toList();
+    String registry = image.registry();
+    String repo = image.repository();
+    RegistryTarget target = targets.computeIfAbsent(registry, opener);
+    String top = image.indexDigest() != null ? image.indexDigest() : image.subject().digest();
+    String tag = NativeManifests.tag(image.reference(), top, nativeTagInPlace);
+    Manifest index;
+    try {
+      byte[] legacyIndex = image.indexDigest() == null ? null : target.getManifest(repo, image.indexDigest()).bytes();
+      index = NativeManifests.index(legacyIndex,
+          new Descriptor(image.subject().mediaType(), image.subject().digest(), image.subject().size()), legacyPlatform,
+          twins);
+    } catch (IOException | RuntimeException e) {
+      throw registryFailure("image " + top + ": EROFS index not written", e, allLayers);
+    }
+    ReentrantLock lock = lockFor(registry, repo, "tag:" + tag);
+    lock.lock();
+    try {
+      Optional<Descriptor> tagged = target.headManifest(repo, tag);
+      if (tagged.isEmpty() || !tagged.get().digest().equals(index.digest())) {
+        target.putManifest(repo, tag, index);
+      }
+    } catch (IOException | RuntimeException e) {
+      throw registryFailure("image " + top + ": EROFS index not tagged " + tag, e, allLayers);
+    } finally {
+      lock.unlock();
+    }
+    return tag;
   }
 
   private List<String> publishLayer(RegistryTarget target, String registry, String repo, Prepared p, Manifest wrapper,

@@ -124,6 +124,27 @@ public final class ReferrerManifests {
     return manifest(payload.mediaType(), arr, wrapper, annotations);
   }
 
+  /**
+   * The signatures of an EROFS image (native profile): one referrer whose subject is the EROFS image
+   * manifest, artifact type {@link MediaTypes#EROFS_LAYER_SIGNATURE}, and for every layer in order
+   * its signature annotated with the EROFS layer digest and the root hash (the two containerd
+   * annotations, as on the payloads of an image bundle).
+   *
+   * @param signatures per layer: the EROFS layer digest, its root hash and the signature descriptor
+   */
+  public static Manifest nativeSignatures(Descriptor subject, List<LayerSignature> signatures,
+      Map<String, String> annotations) {
+    ArrayNode arr = F.arrayNode();
+    for (LayerSignature s : signatures) {
+      arr.add(descriptor(s.signature().mediaType(), s.signature().digest(), s.signature().size(),
+          payloadAnnotations(s.layerDigest(), s.rootHash())));
+    }
+    return manifest(MediaTypes.EROFS_LAYER_SIGNATURE, arr, subject, annotations);
+  }
+
+  /** One layer's signature as it appears in {@link #nativeSignatures}. */
+  public record LayerSignature(String layerDigest, String rootHash, Descriptor signature) {}
+
   private static Manifest manifest(String artifactType, ArrayNode layers, Descriptor subject, Map<String, String> annotations) {
     ObjectNode root = F.objectNode();
     root.put("schemaVersion", 2);
@@ -144,7 +165,7 @@ public final class ReferrerManifests {
     }
   }
 
-  private static ObjectNode descriptor(String mediaType, String digest, long size, Map<String, String> annotations) {
+  static ObjectNode descriptor(String mediaType, String digest, long size, Map<String, String> annotations) {
     ObjectNode n = F.objectNode();
     n.put("mediaType", mediaType);
     n.put("digest", digest);
@@ -155,7 +176,7 @@ public final class ReferrerManifests {
     return n;
   }
 
-  private static ObjectNode sorted(Map<String, String> annotations) {
+  static ObjectNode sorted(Map<String, String> annotations) {
     ObjectNode a = F.objectNode();
     new TreeMap<>(annotations).forEach(a::put);
     return a;

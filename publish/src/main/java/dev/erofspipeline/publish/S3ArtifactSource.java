@@ -31,6 +31,11 @@ public final class S3ArtifactSource implements ArtifactSource {
     return source(r.staging().bucket(), r.staging().treeKey(), "sha256:" + r.result().treeSha256(), r.result().treeSize());
   }
 
+  @Override
+  public BlobSource blob(LayerResult r) {
+    return source(r.staging().bucket(), r.staging().blobKey(), r.result().blob().digest(), r.result().blob().size());
+  }
+
   private BlobSource source(String bucket, String key, String digest, long size) {
     return new BlobSource() {
       @Override

@@ -1,8 +1,10 @@
 package dev.erofspipeline.publish.route;
 
+import dev.erofspipeline.publish.NativeManifests;
 import dev.erofspipeline.publish.PublishException;
 import dev.erofspipeline.publish.PublishReport;
 import dev.erofspipeline.publish.Publisher;
+import dev.erofspipeline.registry.Manifest;
 import dev.erofspipeline.schemas.ConversionProfile;
 import dev.erofspipeline.schemas.DeadLetter;
 import dev.erofspipeline.schemas.ImageRecord;
@@ -60,6 +62,7 @@ public final class PublishService {
   private final Publisher publisher;
   private final StagedResults staging;
   private final PendingImages pending;
+  private final NativeTwins twins;
   private final Clock clock;
   private final RecordValidator validator;
   /** External signing (null: the publisher's signer signs). */
@@ -90,22 +93,25 @@ public final class PublishService {
   /** layer digest -> pending image records waiting on it (this process's view; rebuilt by retryPending). */
   private final Map<String, Set<ImageRecord>> waiting = new ConcurrentHashMap<>();
 
-  PublishService(Publisher publisher, StagedResults staging, PendingImages pending, Clock clock, RecordValidator validator) {
+  PublishService(Publisher publisher, StagedResults staging, PendingImages pending, NativeTwins twins, Clock clock,
+      RecordValidator validator) {
     this.validator = Objects.requireNonNull(validator);
     this.publisher = Objects.requireNonNull(publisher);
     this.staging = Objects.requireNonNull(staging);
     this.pending = Objects.requireNonNull(pending);
+    this.twins = Objects.requireNonNull(twins);
     this.clock = clock;
   }
 
   /**
    * A service staging results at {@code s3://bucket/prefix/layers/...} (the worker's layout) and
-   * keeping pending images under {@code prefix/pending/}.
+   * keeping pending images under {@code prefix/pending/} and published EROFS twins under {@code
+   * prefix/native/}.
    */
   public static PublishService create(Publisher publisher, software.amazon.awssdk.services.s3.S3Client s3, String bucket,
       String prefix, RecordValidator validator, Clock clock) {
     return new PublishService(publisher, new StagedResults(s3, bucket, prefix, validator),
-        new PendingImages(s3, bucket, prefix, validator), clock, validator);
+        new PendingImages(s3, bucket, prefix, validator), new NativeTwins(s3, bucket, prefix), clock, validator);
   }
 
   /**
@@ -227,13 +233,18 @@ public final class PublishService {
 
   private Outcome attempt(ImageRecord image, boolean publishNow) throws IOException {
     ConversionProfile profile = image.profile() != null ? image.profile() : ConversionProfile.TAR_INDEX;
+    ConversionProfile nativeProfile = image.nativeImage() == null ? null : image.nativeImage().profile();
     List<LayerResult> results = new ArrayList<>();
+    List<LayerResult> nativeResults = new ArrayList<>();
     List<ImageStatus.Layer> layers = new ArrayList<>();
     for (ImageRecord.Layer l : image.layers()) {
       Optional<ResultDocument> doc = staging.completedResult(l.digest(), profile);
-      if (doc.isPresent()) {
+      Optional<ResultDocument> nat = nativeProfile == null ? Optional.empty() : staging.completedResult(l.digest(), nativeProfile);
+      if (doc.isPresent() && (nativeProfile == null || nat.isPresent())) {
         results.add(new LayerResult(doc.get(), staging.location(l.digest(), profile), image.registry(), image.repository(), true,
             image.correlationId()));
+        nat.ifPresent(n -> nativeResults.add(new LayerResult(n, staging.location(l.digest(), nativeProfile), image.registry(),
+            image.repository(), true, image.correlationId())));
         layers.add(new ImageStatus.Layer(l.digest(), ImageStatus.LayerState.CONVERTED, null));
       } else {
         layers.add(new ImageStatus.Layer(l.digest(), ImageStatus.LayerState.CONVERTING, null));
@@ -247,13 +258,15 @@ public final class PublishService {
     if (signatures != null) {
       List<SigningRequest> requests = new ArrayList<>();
       int missing = 0;
-      for (LayerResult r : results) {
+      List<LayerResult> toSign = new ArrayList<>(results);
+      toSign.addAll(nativeResults);
+      for (LayerResult r : toSign) {
         String layer = r.result().layerDigest();
         if (signatures.find(layer, r.result().rootHash()).isEmpty()) {
           missing++;
           waiting.computeIfAbsent(layer, k -> ConcurrentHashMap.newKeySet()).add(image);
           if (requested.add(layer + " " + r.result().rootHash())) {
-            requests.add(new SigningRequest(layer, r.result().rootHash(), profile, image.correlationId()));
+            requests.add(new SigningRequest(layer, r.result().rootHash(), r.result().profile(), image.correlationId()));
           }
         }
       }
@@ -273,12 +286,13 @@ public final class PublishService {
     }
     try {
       PublishReport report = publisher.publish(image, results);
+      List<String> nativeMessages = nativeProfile == null ? List.of() : publishNative(image, nativeResults);
       transientFailures.remove(imageKey(image));
       forget(image);
       pending.remove(image);
       List<ImageStatus.Layer> done = image.layers().stream()
           .map(l -> new ImageStatus.Layer(l.digest(), ImageStatus.LayerState.PUBLISHED, null)).toList();
-      List<String> messages = new ArrayList<>();
+      List<String> messages = new ArrayList<>(nativeMessages);
       for (String r : report.replaced()) {
         if (messages.size() == 31) {
           messages.add("and " + (report.replaced().size() - 31) + " more replaced referrers");
@@ -311,6 +325,26 @@ public final class PublishService {
           image.correlationId());
       return new Outcome(status(image, ImageStatus.State.FAILED, total, e.getMessage(), e.reasonCode(), marked, List.of()), letter);
     }
+  }
+
+  /**
+   * Publishes the image's EROFS twin, then the EROFS index once every manifest of the request has its
+   * twin (this one may be the last); returns what to tell people.
+   */
+  private List<String> publishNative(ImageRecord image, List<LayerResult> nativeResults) throws PublishException, IOException {
+    Publisher.NativeTwin twin = publisher.publishNative(image, nativeResults);
+    ConversionProfile profile = image.nativeImage().profile();
+    twins.put(image.subject().digest(), profile, twin.manifest());
+    List<NativeManifests.Twin> all = new ArrayList<>();
+    for (String m : image.nativeImage().manifests()) {
+      Optional<Manifest> t = m.equals(image.subject().digest()) ? Optional.of(twin.manifest()) : twins.get(m, profile);
+      if (t.isEmpty()) {
+        return List.of("EROFS image " + twin.manifest().digest() + " published; the EROFS index waits for the twin of " + m);
+      }
+      all.add(new NativeManifests.Twin(m, t.get()));
+    }
+    String tag = publisher.publishNativeIndex(image, all, image.indexDigest() == null ? twin.legacyPlatform() : null);
+    return List.of("EROFS image " + twin.manifest().digest() + " published; EROFS index at tag " + tag);
   }
 
   private static String imageKey(ImageRecord image) {

@@ -31,7 +31,7 @@ final class StagedResults {
   }
 
   LayerResult.Staging location(String layerDigest, ConversionProfile profile) {
-    return StagingLayout.staging(bucket, prefix, layerDigest, profile.fingerprint());
+    return StagingLayout.staging(bucket, prefix, layerDigest, profile);
   }
 
   /** The result, or empty when the layer has not been converted under this profile (or its result is invalid). */

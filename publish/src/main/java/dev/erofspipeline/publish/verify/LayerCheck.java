@@ -26,6 +26,8 @@ public record LayerCheck(String manifestDigest, String platform, String layerDig
     DOWNLOAD_FAILED("download failed"),
     /** The tar index is not EROFS, or its superblock UUID is not v5("erofs:blobs/" + D). */
     EROFS_UUID_MISMATCH("erofs uuid mismatch"),
+    /** A native layer is not of the EROFS layer media type, or its image part has no EROFS superblock. */
+    NOT_EROFS("not an EROFS image"),
     /** The hash device has no verity superblock, or its UUID is not v5("dmverity:blobs/" + D). */
     VERITY_UUID_MISMATCH("verity uuid mismatch"),
     /** The signature of the root hash was refused by the CA bundle. */
