@@ -70,36 +70,22 @@ public final class ImageVerifier {
 
   /**
    * Verifies every platform manifest of {@code reference} (a tag or digest in {@code repository}; an
-   * index is expanded, attestation entries of platform {@code unknown/unknown} skipped).
+   * index is expanded, attestation entries of platform {@code unknown/unknown} and EROFS twins
+   * skipped).
    */
   public VerifyReport verify(String repository, String reference) {
     List<LayerCheck> rows = new ArrayList<>();
     List<String> problems = new ArrayList<>();
-    String label = repository == null ? reference : repository + (reference.startsWith("sha256:") ? "@" : ":") + reference;
-    try {
-      Manifest top = target.getManifest(repository, reference);
-      if (MediaTypes.isImageIndex(top.mediaType())) {
-        for (JsonNode m : JSON.readTree(top.bytes()).path("manifests")) {
-          JsonNode p = m.path("platform");
-          String os = p.path("os").asText("");
-          String arch = p.path("architecture").asText("");
-          if (os.equals("unknown") || arch.equals("unknown")
-              || !MediaTypes.isImageManifest(m.path("mediaType").asText())) {
-            continue;
-          }
-          String platform = os + "/" + arch + (p.hasNonNull("variant") ? "/" + p.get("variant").asText() : "");
-          String digest = m.path("digest").asText();
-          verifyManifest(repository, target.getManifest(repository, digest), platform, rows, problems);
-        }
-      } else if (MediaTypes.isImageManifest(top.mediaType())) {
-        verifyManifest(repository, top, null, rows, problems);
-      } else {
-        problems.add(label + ": not an image or index (" + top.mediaType() + ")");
-      }
-    } catch (IOException | RuntimeException e) {
-      problems.add(label + ": " + e.getMessage());
-    }
-    return new VerifyReport(label, profile.text(), rows, problems);
+    ManifestWalk.walk(target, repository, reference, ImageVerifier::isLegacyImage,
+        (m, platform) -> verifyManifest(repository, m, platform, rows, problems), problems);
+    return new VerifyReport(ManifestWalk.label(repository, reference), profile.text(), rows, problems);
+  }
+
+  /** Image manifests of an index but attestations and EROFS twins (their signatures are the native profile's). */
+  private static boolean isLegacyImage(JsonNode entry) {
+    JsonNode p = entry.path("platform");
+    return !p.path("os").asText("").equals("unknown") && !p.path("architecture").asText("").equals("unknown")
+        && MediaTypes.isImageManifest(entry.path("mediaType").asText()) && !MediaTypes.isErofsPlatform(p);
   }
 
   private record Payloads(String rootHash, Descriptor index, Descriptor tree, Descriptor signature) {}

@@ -68,31 +68,11 @@ public final class NativeImageVerifier {
   public VerifyReport verify(String repository, String reference) {
     List<LayerCheck> rows = new ArrayList<>();
     List<String> problems = new ArrayList<>();
-    String label = repository == null ? reference : repository + (reference.startsWith("sha256:") ? "@" : ":") + reference;
-    try {
-      Manifest top = target.getManifest(repository, reference);
-      if (MediaTypes.isImageIndex(top.mediaType())) {
-        int twins = 0;
-        for (JsonNode e : JSON.readTree(top.bytes()).path("manifests")) {
-          JsonNode p = e.path("platform");
-          if (!MediaTypes.isErofsPlatform(p)) {
-            continue;
-          }
-          twins++;
-          String platform = p.path("os").asText("") + "/" + p.path("architecture").asText("")
-              + (p.hasNonNull("variant") ? "/" + p.get("variant").asText() : "");
-          verifyManifest(repository, target.getManifest(repository, e.path("digest").asText()), platform, rows, problems);
-        }
-        if (twins == 0) {
-          problems.add(label + ": the index lists no EROFS manifest (os.features erofs)");
-        }
-      } else if (MediaTypes.isImageManifest(top.mediaType())) {
-        verifyManifest(repository, top, null, rows, problems);
-      } else {
-        problems.add(label + ": not an image or index (" + top.mediaType() + ")");
-      }
-    } catch (IOException | RuntimeException e) {
-      problems.add(label + ": " + e.getMessage());
+    String label = ManifestWalk.label(repository, reference);
+    int twins = ManifestWalk.walk(target, repository, reference, e -> MediaTypes.isErofsPlatform(e.path("platform")),
+        (m, platform) -> verifyManifest(repository, m, platform, rows, problems), problems);
+    if (twins == 0 && problems.isEmpty()) {
+      problems.add(label + ": the index lists no EROFS manifest (os.features erofs)");
     }
     return new VerifyReport(label, PROFILE, rows, problems);
   }
