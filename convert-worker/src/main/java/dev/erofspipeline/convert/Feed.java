@@ -10,12 +10,14 @@ import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * The uncompressed tar as the parser reads it. Every chunk goes into the diffID (in order, under
- * {@link #diffLock}) and the verity leaves before it is served by {@code read}; in the threaded
- * feed the decoding thread takes part of that work when it is ahead.
+ * {@link #diffLock}) and, when the tar is part of the verity data device (the tar-index profile),
+ * the verity leaves before it is served by {@code read}; in the threaded feed the decoding thread
+ * takes part of that work when it is ahead.
  */
 abstract class Feed extends InputStream implements AutoCloseable {
   final MessageDigest diffId = Sha256.newDigest();
   final ReentrantLock diffLock = new ReentrantLock();
+  /** Null when the tar is not hashed into a verity tree (the native profile hashes its image). */
   final VerityTreeBuilder verity;
   final LayerDecoder decoder;
   private final VerityTreeBuilder.LeafHasher hasher;
@@ -38,7 +40,12 @@ abstract class Feed extends InputStream implements AutoCloseable {
   Feed(LayerDecoder decoder, VerityTreeBuilder verity) {
     this.decoder = decoder;
     this.verity = verity;
-    this.hasher = verity.leafHasher();
+    this.hasher = verity == null ? null : verity.leafHasher();
+  }
+
+  /** Bytes of verity leaf digests a chunk of the tar needs room for (0 without a tree). */
+  static int leafEntrySize(VerityTreeBuilder verity) {
+    return verity == null ? 0 : verity.leafEntrySize();
   }
 
   /** The next chunk, or null at the end; throws the failure of decoding. */
@@ -71,6 +78,9 @@ abstract class Feed extends InputStream implements AutoCloseable {
 
   private void process(Chunk c) throws IOException {
     diff(c);
+    if (verity == null) {
+      return;
+    }
     if (c.wholeBlocks() && !verity.partialBlockPending()) {
       if (c.leavesClaimed.compareAndSet(false, true)) {
         hasher.hash(c.buf, 0, c.len, c.leaves, 0);

@@ -5,13 +5,11 @@ import dev.erofspipeline.convert.erofs.TarIndexWriter;
 import dev.erofspipeline.convert.verity.VerityTreeBuilder;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.nio.file.Path;
 import java.util.HexFormat;
 import java.util.Objects;
 import java.util.UUID;
-import java.util.regex.Pattern;
 
 /**
  * Converts one layer blob (tar, tar+gzip or tar+zstd, detected from its first bytes) in a single
@@ -24,10 +22,11 @@ import java.util.regex.Pattern;
  * that hands full buffers to the calling thread through a bounded queue; the calling thread hashes
  * them (diffID and verity leaves) and feeds the tar parser.
  *
- * <p>Failure reasons: {@code digest.mismatch}, {@code diffid.mismatch}, {@code compression.corrupt},
- * {@code compression.truncated}, {@code compression.unsupported}, {@code limit.uncompressed-bytes},
- * {@code limit.layer-bytes},
- * and whatever the tar index writer reports. When the blob's digest does not match, that is the
+ * <p>The pass over the blob (decompression, digests, checks, which failure is reported) is {@link
+ * LayerPass}, shared with {@link NativeLayerConverter}. Failure reasons: {@code digest.mismatch},
+ * {@code diffid.mismatch}, {@code compression.corrupt}, {@code compression.truncated}, {@code
+ * compression.unsupported}, {@code limit.uncompressed-bytes}, {@code limit.layer-bytes}, and
+ * whatever the tar index writer reports. When the blob's digest does not match, that is the
  * reason reported even if decompression or parsing failed first (the blob is simply not the layer).
  * A failing source stream is an {@link IOException} (transient, worth retrying).
  */
@@ -36,8 +35,8 @@ public final class LayerConverter {
   /** The erofs-utils version whose mkfs.erofs output the index reproduces (contract section 2). */
   public static final String EROFS_UTILS_VERSION = "1.9.3";
 
-  private static final Pattern DIGEST = Pattern.compile("sha256:[0-9a-f]{64}");
-  private static final byte[] CONTRACT_SALT = new byte[32];
+  /** The salt of the consumer contract (section 3): 32 zero bytes. */
+  static final byte[] CONTRACT_SALT = new byte[32];
 
   /**
    * @param parallel decompress on a second thread (worth it when one layer is in flight per core
@@ -101,46 +100,21 @@ public final class LayerConverter {
       OutputStream indexOut,
       OutputStream treeOut)
       throws IOException, InvalidLayerException {
-    checkDigest("layer digest", layerDigest);
-    if (expectedDiffId != null) {
-      checkDigest("diffID", expectedDiffId);
-    }
     UUID erofsUuid = LayerUuids.erofs(layerDigest);
     UUID verityUuid = LayerUuids.verity(layerDigest);
-
-    DigestingSource source = new DigestingSource(blob, limits.maxLayerBytes());
-    LayerDecoder decoder = new LayerDecoder(source, limits.maxUncompressedBytes(), options.chunkSize());
     try (VerityTreeBuilder verity =
-            new VerityTreeBuilder(
-                "sha256",
-                VerityTreeBuilder.CONTRACT_BLOCK_SIZE,
-                VerityTreeBuilder.CONTRACT_BLOCK_SIZE,
-                CONTRACT_SALT,
-                options.verityMemoryBound(),
-                options.tempDir());
-        Feed feed =
-            options.parallel()
-                ? new ThreadedFeed(decoder, verity, options.chunks())
-                : new SequentialFeed(decoder, verity)) {
-      TarIndex index;
-      try {
-        index = TarIndexWriter.write(feed, erofsUuid, limits);
-        feed.drain();
-      } catch (InvalidLayerException | IOException | RuntimeException e) {
-        throw failure(feed, source, verifyLayerDigest ? layerDigest : null, e);
-      }
-      String blobDigest = "sha256:" + source.hex();
-      if (verifyLayerDigest && !blobDigest.equals(layerDigest)) {
-        throw digestMismatch(layerDigest, blobDigest, null);
-      }
-      String diffId =
-          feed.hashesDiffId() ? "sha256:" + HexFormat.of().formatHex(feed.diffId.digest()) : blobDigest;
-      if (expectedDiffId != null && !expectedDiffId.equals(diffId)) {
-        throw new InvalidLayerException(
-            "diffid.mismatch",
-            "the uncompressed layer has diffID " + diffId + ", the image config says " + expectedDiffId);
-      }
-      byte[] image = index.image();
+        new VerityTreeBuilder(
+            "sha256",
+            VerityTreeBuilder.CONTRACT_BLOCK_SIZE,
+            VerityTreeBuilder.CONTRACT_BLOCK_SIZE,
+            CONTRACT_SALT,
+            options.verityMemoryBound(),
+            options.tempDir())) {
+      LayerPass.Outcome<TarIndex> pass =
+          LayerPass.run(
+              blob, layerDigest, verifyLayerDigest, expectedDiffId, limits, options, verity,
+              tar -> TarIndexWriter.write(tar, erofsUuid, limits));
+      byte[] image = pass.parsed().image();
       if (image.length % VerityTreeBuilder.CONTRACT_BLOCK_SIZE != 0) {
         throw new IllegalStateException("tar index is not a multiple of 512 bytes: " + image.length);
       }
@@ -152,7 +126,7 @@ public final class LayerConverter {
       hashedTreeOut.flush();
       return new ConversionResult(
           layerDigest,
-          diffId,
+          pass.diffId(),
           vr.rootHashHex(),
           erofsUuid.toString(),
           verityUuid.toString(),
@@ -163,71 +137,6 @@ public final class LayerConverter {
           vr.dataBlocks(),
           HexFormat.of().formatHex(CONTRACT_SALT),
           EROFS_UTILS_VERSION);
-    }
-  }
-
-  /**
-   * The exception to throw after a failure while parsing or feeding: a failure of the feed itself
-   * (decompression, limit, source), even one found after the parser failed, wins over what the
-   * parser made of it; then, if the blob can be read to its end and its digest is not {@code
-   * layerDigest} (null: not checked), the mismatch is the reason. An interrupt ends at once.
-   */
-  private static InvalidLayerException failure(
-      Feed feed, DigestingSource source, String layerDigest, Exception e) throws IOException {
-    Throwable cause = feed.failure != null ? feed.failure : e;
-    if (cause instanceof InterruptedException || cause instanceof InterruptedIOException) {
-      Thread.currentThread().interrupt();
-      InterruptedIOException ie = new InterruptedIOException("layer conversion interrupted");
-      ie.initCause(cause);
-      throw ie;
-    }
-    if (feed.failure == null && e instanceof InvalidLayerException ile && !ile.reason().startsWith("limit.")) {
-      // the parser gave up; if the stream itself is corrupt (a zstd or gzip checksum further on),
-      // that is the better reason. Not after a limit: decoding the rest is the work it bounds.
-      Throwable f = feed.decodeRest();
-      if (f != null) {
-        cause = f;
-      }
-    }
-    if (cause instanceof IOException && !(cause instanceof CompressionException) && source.failed) {
-      throw (IOException) cause; // the blob could not be read: transient
-    }
-    if (cause instanceof CompressionException ce) {
-      cause = ce.toInvalidLayer();
-    }
-    feed.abandon();
-    if (layerDigest != null && source.drainedToEnd) {
-      String blobDigest = "sha256:" + source.hex();
-      if (!blobDigest.equals(layerDigest)) {
-        return digestMismatch(layerDigest, blobDigest, cause);
-      }
-    }
-    if (cause instanceof InvalidLayerException ile) {
-      return ile;
-    }
-    if (cause instanceof IOException ioe) {
-      throw ioe;
-    }
-    if (cause instanceof RuntimeException re) {
-      throw re;
-    }
-    if (cause instanceof Error err) {
-      throw err;
-    }
-    throw new IOException(cause);
-  }
-
-  private static InvalidLayerException digestMismatch(String expected, String actual, Throwable also) {
-    String msg = "the blob has digest " + actual + ", expected " + expected;
-    if (also != null) {
-      msg += " (and it fails to convert: " + also.getMessage() + ")";
-    }
-    return new InvalidLayerException("digest.mismatch", msg, also);
-  }
-
-  private static void checkDigest(String what, String d) {
-    if (d == null || !DIGEST.matcher(d).matches()) {
-      throw new IllegalArgumentException(what + " must be sha256:<64 lowercase hex>, got " + d);
     }
   }
 

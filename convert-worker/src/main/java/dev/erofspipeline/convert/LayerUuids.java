@@ -9,7 +9,9 @@ import java.util.UUID;
 /**
  * The name-based UUIDs of the consumer contract (sections 2 and 3): version 5 (SHA-1) in the URL
  * namespace, of {@code "erofs:blobs/" + D} for the EROFS superblock and {@code "dmverity:blobs/" +
- * D} for the verity superblock, where D is the compressed layer digest {@code sha256:<hex>}.
+ * D} for the verity superblock, where D is the compressed layer digest {@code sha256:<hex>}. A
+ * native (full) image of the layer is a different filesystem, so its superblock gets a name of its
+ * own, {@code "erofs-native:blobs/" + D}; its verity superblock uses the contract's name.
  */
 public final class LayerUuids {
   /** RFC 4122 namespace for URLs. */
@@ -19,6 +21,11 @@ public final class LayerUuids {
 
   public static UUID erofs(String layerDigest) {
     return nameUuidV5(NAMESPACE_URL, "erofs:blobs/" + layerDigest);
+  }
+
+  /** The EROFS superblock UUID of the layer's native (full) image. */
+  public static UUID erofsNative(String layerDigest) {
+    return nameUuidV5(NAMESPACE_URL, "erofs-native:blobs/" + layerDigest);
   }
 
   public static UUID verity(String layerDigest) {

@@ -8,7 +8,7 @@ final class SequentialFeed extends Feed {
 
   SequentialFeed(LayerDecoder decoder, VerityTreeBuilder verity) {
     super(decoder, verity);
-    this.chunk = new Chunk(decoder.bufferSize(), verity.leafEntrySize());
+    this.chunk = new Chunk(decoder.bufferSize(), leafEntrySize(verity));
   }
 
   @Override

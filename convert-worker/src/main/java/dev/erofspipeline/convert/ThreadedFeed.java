@@ -33,9 +33,9 @@ final class ThreadedFeed extends Feed {
     this.free = new ArrayBlockingQueue<>(chunks);
     this.full = new ArrayBlockingQueue<>(chunks + 1);
     for (int i = 0; i < chunks; i++) {
-      free.add(new Chunk(decoder.bufferSize(), verity.leafEntrySize()));
+      free.add(new Chunk(decoder.bufferSize(), leafEntrySize(verity)));
     }
-    this.helperHasher = verity.leafHasher();
+    this.helperHasher = verity == null ? null : verity.leafHasher();
     this.thread = new Thread(this::produce, "layer-decode");
     thread.setDaemon(true);
     thread.start();
@@ -88,7 +88,7 @@ final class ThreadedFeed extends Feed {
    * wait for them); then the diffID, which has to go in order.
    */
   private boolean help() {
-    for (Iterator<Chunk> it = inflight.descendingIterator(); it.hasNext(); ) {
+    for (Iterator<Chunk> it = inflight.descendingIterator(); helperHasher != null && it.hasNext(); ) {
       Chunk c = it.next();
       if (c.wholeBlocks() && c.leavesClaimed.compareAndSet(false, true)) {
         helperHasher.hash(c.buf, 0, c.len, c.leaves, 0);

@@ -9,7 +9,10 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.function.ToLongFunction;
 
-/** EROFS directory data: 12-byte dirents followed by their names, packed into 512-byte blocks. */
+/**
+ * EROFS directory data: 12-byte dirents followed by their names, packed into blocks of the image's
+ * block size (no dirent or name crosses a block).
+ */
 final class Directory {
   static final int DIRENT_SIZE = 12;
   static final int FT_DIR = 2;
@@ -44,23 +47,23 @@ final class Directory {
   }
 
   /** Byte size: full blocks plus the used part of the last one. */
-  static long size(List<Entry> entries) {
+  static long size(List<Entry> entries, int blockSize) {
     long full = 0;
     int used = 0;
     for (Entry e : entries) {
       int need = DIRENT_SIZE + e.name().length;
-      if (used + need > BufferManager.BLOCK) {
+      if (used + need > blockSize) {
         full++;
         used = 0;
       }
       used += need;
     }
-    return full * BufferManager.BLOCK + used;
+    return full * blockSize + used;
   }
 
   /** The directory's bytes ({@link #size} of them), dirents pointing at {@code nid(inode)}. */
-  static byte[] encode(List<Entry> entries, ToLongFunction<Inode> nid) {
-    byte[] out = new byte[(int) size(entries)];
+  static byte[] encode(List<Entry> entries, ToLongFunction<Inode> nid, int blockSize) {
+    byte[] out = new byte[(int) size(entries, blockSize)];
     ByteBuffer buf = ByteBuffer.wrap(out).order(ByteOrder.LITTLE_ENDIAN);
     int blockStart = 0;
     int first = 0;
@@ -68,7 +71,7 @@ final class Directory {
       int used = 0;
       int last = first;
       while (last < entries.size()
-          && used + DIRENT_SIZE + entries.get(last).name().length <= BufferManager.BLOCK) {
+          && used + DIRENT_SIZE + entries.get(last).name().length <= blockSize) {
         used += DIRENT_SIZE + entries.get(last).name().length;
         last++;
       }
@@ -82,7 +85,7 @@ final class Directory {
         System.arraycopy(e.name(), 0, out, blockStart + nameOff, e.name().length);
         nameOff += e.name().length;
       }
-      blockStart += BufferManager.BLOCK;
+      blockStart += blockSize;
       first = last;
     }
     return out;

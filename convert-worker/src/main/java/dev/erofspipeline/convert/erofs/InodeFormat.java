@@ -13,9 +13,8 @@ final class InodeFormat {
 
   private InodeFormat() {}
 
-  /** Writes everything that lives at the inode's own position into {@code image}. */
-  static void write(ByteBuffer image, PlacedInode p) {
-    int at = (int) BufferManager.pos(p.bh);
+  /** Writes everything that lives at the inode's own position into {@code image} from {@code at}. */
+  static void write(ByteBuffer image, int at, PlacedInode p) {
     Inode inode = p.inode;
     int icount = XattrBody.icount(p.xattrBody.length);
     int iu = dataField(p);
@@ -59,13 +58,13 @@ final class InodeFormat {
     }
   }
 
-  /** The i_u union: chunk format, first data block, or device number. */
+  /** The i_u union: chunk format, first data block (0 for an empty file), or device number. */
   private static int dataField(PlacedInode p) {
     Inode inode = p.inode;
     if (p.layout == CHUNK_BASED) {
       return CHUNK_FORMAT_INDEXES | (p.chunkBits - 9);
     }
-    if (inode.isDirectory() || inode.isSymlink()) {
+    if (inode.isDirectory() || inode.isSymlink() || (inode.isRegular() && p.size > 0)) {
       return (int) p.blkaddr;
     }
     if (inode.isDevice()) {

@@ -8,51 +8,34 @@ import dev.erofspipeline.convert.InvalidLayerException;
 import dev.erofspipeline.convert.erofs.BufferManager.Head;
 import dev.erofspipeline.convert.erofs.BufferManager.Kind;
 import dev.erofspipeline.convert.tar.Inode;
-import dev.erofspipeline.convert.tar.Xattr;
-import java.nio.charset.StandardCharsets;
-import java.util.ArrayDeque;
-import java.util.ArrayList;
-import java.util.Deque;
-import java.util.IdentityHashMap;
-import java.util.List;
-import java.util.Map;
 
 /**
  * Decides where every inode, inline tail and directory/symlink block of a tar index goes, by
- * replaying mkfs.erofs's traversal (root first, then directory by directory, depth first) and its
- * calls into the {@link BufferManager}, including each {@code map()} at the same point.
+ * replaying mkfs.erofs's traversal ({@link InodeLayout#walk}) and its calls into the {@link
+ * BufferManager}, including each {@code map()} at the same point.
  */
-final class TarIndexLayout {
+final class TarIndexLayout extends InodeLayout {
   /** Superblock bytes 0..1151: 1024 zero bytes then the 128-byte superblock. */
   static final int SUPERBLOCK_END = 1024 + 128;
   static final int DEVICE_SLOT_SIZE = 128;
-  /** Build time (-T0): mtimes equal to it allow compact inodes. */
-  static final long EPOCH = 0;
-  private static final byte[] ORIGIN_XATTR = "trusted.overlay.origin".getBytes(StandardCharsets.US_ASCII);
   private static final int CHUNK_INDEX_SIZE = 8;
   private static final int MAX_CHUNK_BITS = 9 + 31;
 
   private final BufferManager bm = new BufferManager();
-  private final Map<Inode, PlacedInode> placed = new IdentityHashMap<>();
-  /** In i_ino order. */
-  private final List<PlacedInode> inodes = new ArrayList<>();
-  private PlacedInode root;
   private long primaryBlocks;
 
   private TarIndexLayout() {}
 
   static TarIndexLayout plan(Inode rootInode) throws InvalidLayerException {
     TarIndexLayout layout = new TarIndexLayout();
-    layout.run(rootInode);
+    Head sb = layout.bm.balloc(Kind.SUPERBLOCK, 0, 0);
+    layout.bm.balloon(sb, SUPERBLOCK_END);
+    layout.bm.map(sb.block);
+    Head devt = layout.bm.balloc(Kind.DEVICE_TABLE, DEVICE_SLOT_SIZE, 0);
+    layout.bm.map(devt.block);
+    layout.walk(rootInode);
+    layout.primaryBlocks = layout.bm.map(null);
     return layout;
-  }
-
-  List<PlacedInode> inodes() {
-    return inodes;
-  }
-
-  PlacedInode root() {
-    return root;
   }
 
   /** P: blocks of the index image (the tar is not counted). */
@@ -60,76 +43,19 @@ final class TarIndexLayout {
     return primaryBlocks;
   }
 
-  long nid(Inode inode) {
-    return placed.get(inode).nid();
-  }
-
-  private void run(Inode rootInode) throws InvalidLayerException {
-    Head sb = bm.balloc(Kind.SUPERBLOCK, 0, 0);
-    bm.balloon(sb, SUPERBLOCK_END);
-    bm.map(sb.block);
-    Head devt = bm.balloc(Kind.DEVICE_TABLE, DEVICE_SLOT_SIZE, 0);
-    bm.map(devt.block);
-
-    root = visit(rootInode, null, new byte[0]);
+  @Override
+  void rootPlaced(PlacedInode root) {
     bm.map(root.bh.block);
-
-    Deque<PlacedInode> queue = new ArrayDeque<>();
-    queue.add(root);
-    while (!queue.isEmpty()) {
-      PlacedInode dir = queue.pollFirst();
-      List<PlacedInode> newDirs = new ArrayList<>();
-      for (Directory.Entry e : dir.entries) {
-        if (Directory.isDotOrDotDot(e.name())) {
-          continue;
-        }
-        if (!placed.containsKey(e.inode())) {
-          PlacedInode child = visit(e.inode(), dir, e.name());
-          if (child.inode.isDirectory()) {
-            newDirs.add(child);
-          }
-        }
-      }
-      // Subdirectories go first, in sorted order: the walk is depth-first by directory.
-      for (int i = newDirs.size() - 1; i >= 0; i--) {
-        queue.addFirst(newDirs.get(i));
-      }
-      writeDirData(dir);
-    }
-    primaryBlocks = bm.map(null);
   }
 
-  private PlacedInode visit(Inode inode, PlacedInode parent, byte[] name) throws InvalidLayerException {
-    PlacedInode p = new PlacedInode(inode, parent, name);
-    placed.put(inode, p);
-    long testedSize;
-    long testedNlink;
-    if (inode.isDirectory()) {
-      p.entries = Directory.entries(inode, p.parent.inode);
-      // "." and ".." are dirents of type directory too: 2 + subdirectories
-      p.nlink = p.entries.stream().filter(e -> e.fileType() == Directory.FT_DIR).count();
-      p.size = Directory.size(p.entries);
-      // mkfs decides the inode format from the tar's values, before the real size and nlink.
-      testedSize = inode.size();
-      testedNlink = 2;
-    } else {
-      p.size = inode.size();
-      p.nlink = inode.linkCount();
-      testedSize = p.size;
-      testedNlink = p.nlink;
-    }
-    p.extended = testedSize > 0xFFFFFFFFL || inode.uid() > 0xFFFF || inode.gid() > 0xFFFF
-        || testedNlink > 0xFFFF || inode.mtime() != EPOCH;
-    if (inode.isDirectory() && !p.extended && p.nlink > 0xFFFF) {
-      p.nlink = 1;
-    }
+  @Override
+  void childrenPlaced(PlacedInode dir) {
+    writeDirData(dir);
+  }
 
-    List<Xattr> xattrs = inode.xattrs();
-    if (inode.hasWhiteouts()) {
-      xattrs = new ArrayList<>(xattrs);
-      xattrs.add(new Xattr(ORIGIN_XATTR, new byte[0]));
-    }
-    p.xattrBody = XattrBody.encode(xattrs, p::path);
+  @Override
+  PlacedInode visit(Inode inode, PlacedInode parent, byte[] name) throws InvalidLayerException {
+    PlacedInode p = describe(inode, parent, name, BufferManager.BLOCK);
 
     if (inode.isDirectory()) {
       p.layout = FLAT_INLINE;
@@ -195,8 +121,7 @@ final class TarIndexLayout {
       }
       p.bh = bm.balloc(Kind.INODE, isz, 0);
     }
-    p.serial = inodes.size() + 1;
-    inodes.add(p);
+    number(p);
   }
 
   /** mkfs erofs_write_tail_end: a tail that was not inlined gets a zero-padded block of its own. */
@@ -232,7 +157,7 @@ final class TarIndexLayout {
       dir.blkaddr = dir.dataBh.block.addr;
     }
     for (Directory.Entry e : dir.entries) {
-      bm.map(placed.get(e.inode()).bh.block);
+      bm.map(placedInode(e.inode()).bh.block);
     }
     writeTail(dir);
   }

@@ -35,15 +35,16 @@ public final class TarIndexWriter {
     ByteBuffer image = ByteBuffer.allocate((int) imageSize).order(ByteOrder.LITTLE_ENDIAN);
     boolean xattrFilter = false;
     for (PlacedInode p : layout.inodes()) {
-      InodeFormat.write(image, p);
+      InodeFormat.write(image, (int) BufferManager.pos(p.bh), p);
       writeData(image, p, layout);
-      xattrFilter |= p.xattrBody.length > 0 && XattrBody.nameFilter(p.xattrBody) != 0;
+      xattrFilter |= p.usesXattrFilter();
     }
     long tarBlocks = (tree.tarBytesUsed() + BufferManager.BLOCK - 1) / BufferManager.BLOCK;
     SuperBlock.write(image, new SuperBlock.Fields(
-        layout.root().nid(), layout.inodes().size(), layout.primaryBlocks(), uuid,
-        tree.volumeLabel(), xattrFilter, tarBlocks));
-    SuperBlock.writeChecksum(image);
+        BufferManager.BLOCK, layout.root().nid(), layout.inodes().size(), layout.primaryBlocks(),
+        uuid, tree.volumeLabel(), xattrFilter));
+    SuperBlock.writeTarDevice(image, tarBlocks, layout.primaryBlocks());
+    SuperBlock.writeChecksum(image, BufferManager.BLOCK);
     return new TarIndex(image.array(), tree.tarBytesUsed(), layout.inodes().size());
   }
 
@@ -51,7 +52,7 @@ public final class TarIndexWriter {
   private static void writeData(ByteBuffer image, PlacedInode p, TarIndexLayout layout) {
     byte[] content;
     if (p.inode.isDirectory()) {
-      content = Directory.encode(p.entries, layout::nid);
+      content = Directory.encode(p.entries, layout::nid, BufferManager.BLOCK);
     } else if (p.inode.isSymlink()) {
       content = p.inode.symlinkTarget();
     } else {

@@ -3,6 +3,8 @@ package dev.erofspipeline.convert.bench;
 import dev.erofspipeline.convert.ConversionLimits;
 import dev.erofspipeline.convert.ConversionResult;
 import dev.erofspipeline.convert.LayerConverter;
+import dev.erofspipeline.convert.NativeConversionResult;
+import dev.erofspipeline.convert.NativeLayerConverter;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.ByteArrayOutputStream;
@@ -30,6 +32,10 @@ import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
  * outside references ({@code pigz -dc | sha256sum}, {@code veritysetup format} 512/512) timed on
  * the same data. The same layer recompressed with {@code zstd -3} is measured too (there
  * decompression is cheap and hashing dominates). Run through {@code scripts/bench-converter.sh}.
+ *
+ * <p>The native profile ({@link NativeLayerConverter}: a full EROFS image with its tree) is measured
+ * on the same blobs in the same runs, against the tar-index profile: throughput, peak heap and the
+ * temporary disk it uses (its tar spool), sampled every 5 ms in the converters' temporary directory.
  *
  * <p>Wall-clock times are best of N runs; on a shared machine the process CPU time printed next to
  * them tells the cost apart from waiting for a core.
@@ -98,13 +104,24 @@ public final class ConverterBenchmark {
   /** Floor and converter (both modes) on one blob; prints one block of lines; returns the result. */
   private static ConversionResult measure(Path blob, long tarBytes, int runs) throws Exception {
     String d = "sha256:" + sha256(blob);
-    LayerConverter parallel = new LayerConverter(ConversionLimits.DEFAULT);
+    Path temp = Files.createDirectories(blob.resolveSibling("converter-tmp"));
+    LayerConverter.Options inTemp = new LayerConverter.Options(true, LayerConverter.Options.DEFAULT.chunkSize(),
+        LayerConverter.Options.DEFAULT.chunks(), LayerConverter.Options.DEFAULT.verityMemoryBound(), temp);
+    LayerConverter parallel = new LayerConverter(ConversionLimits.DEFAULT, inTemp);
     LayerConverter direct =
-        new LayerConverter(ConversionLimits.DEFAULT, LayerConverter.Options.DEFAULT.withParallel(false));
-    // warm up the JIT on both paths and the floor
+        new LayerConverter(ConversionLimits.DEFAULT, inTemp.withParallel(false));
+    NativeLayerConverter nativeParallel = new NativeLayerConverter(ConversionLimits.DEFAULT, inTemp);
+    // warm up the JIT on every path and the floor
     floor(blob);
     convert(parallel, blob, d);
     convert(direct, blob, d);
+    convertNative(nativeParallel, blob, d);
+    double natS = Double.MAX_VALUE;
+    double natCpu = Double.MAX_VALUE;
+    long natPeakHeap = 0;
+    long natTempDisk = 0;
+    long tarIndexTempDisk = 0;
+    NativeConversionResult nativeResult = null;
     double floorS = Double.MAX_VALUE;
     double parS = Double.MAX_VALUE;
     double dirS = Double.MAX_VALUE;
@@ -123,10 +140,24 @@ public final class ConverterBenchmark {
       resetPeaks();
       c0 = cpu();
       t0 = System.nanoTime();
-      result = convert(parallel, blob, d);
-      parS = Math.min(parS, (System.nanoTime() - t0) / 1e9);
-      parCpu = Math.min(parCpu, (cpu() - c0) / 1e9);
+      try (DiskSampler disk = new DiskSampler(temp)) {
+        result = convert(parallel, blob, d);
+        parS = Math.min(parS, (System.nanoTime() - t0) / 1e9);
+        parCpu = Math.min(parCpu, (cpu() - c0) / 1e9);
+        tarIndexTempDisk = Math.max(tarIndexTempDisk, disk.peak());
+      }
       peakHeap = Math.max(peakHeap, peakHeapUsed());
+      System.gc();
+      resetPeaks();
+      c0 = cpu();
+      t0 = System.nanoTime();
+      try (DiskSampler disk = new DiskSampler(temp)) {
+        nativeResult = convertNative(nativeParallel, blob, d);
+        natS = Math.min(natS, (System.nanoTime() - t0) / 1e9);
+        natCpu = Math.min(natCpu, (cpu() - c0) / 1e9);
+        natTempDisk = Math.max(natTempDisk, disk.peak());
+      }
+      natPeakHeap = Math.max(natPeakHeap, peakHeapUsed());
       c0 = cpu();
       t0 = System.nanoTime();
       convert(direct, blob, d);
@@ -143,7 +174,67 @@ public final class ConverterBenchmark {
         peakHeap / 1e6, Runtime.getRuntime().maxMemory() / 1e6);
     System.out.printf(Locale.ROOT, "  result: root %s, index %d B, tree %d B, %d data blocks%n",
         result.rootHash(), result.indexSize(), result.treeSize(), result.dataBlocks());
+    System.out.printf(Locale.ROOT, "  native profile, two threads:               %6.2f s  %7.1f MB/s  native/tar-index %.2f  cpu %5.2f s%n",
+        natS, mb / natS, natS / parS, natCpu);
+    System.out.printf(Locale.ROOT, "  peak heap: native %.1f MB, tar-index %.1f MB; temporary disk: native %.1f MB, tar-index %.1f MB%n",
+        natPeakHeap / 1e6, peakHeap / 1e6, natTempDisk / 1e6, tarIndexTempDisk / 1e6);
+    System.out.printf(Locale.ROOT, "  native result: root %s, image %d B, blob %d B (index+tree of the tar index: %d B)%n",
+        nativeResult.rootHash(), nativeResult.imageSize(), nativeResult.blobSize(), result.indexSize() + result.treeSize());
     return result;
+  }
+
+  private static NativeConversionResult convertNative(NativeLayerConverter c, Path blob, String d) throws Exception {
+    try (InputStream in = Files.newInputStream(blob)) {
+      return c.convert(in, d, true, null, OutputStream.nullOutputStream());
+    }
+  }
+
+  /** Samples the bytes of the files in a directory every 5 ms on a daemon thread; keeps the peak. */
+  private static final class DiskSampler implements AutoCloseable {
+    private final Path dir;
+    private final Thread thread;
+    private volatile boolean stop;
+    private volatile long peak;
+
+    DiskSampler(Path dir) {
+      this.dir = dir;
+      this.thread = new Thread(this::sample, "disk-sampler");
+      thread.setDaemon(true);
+      thread.start();
+    }
+
+    private void sample() {
+      while (!stop) {
+        long sum = 0;
+        try (var files = Files.list(dir)) {
+          for (Path f : (Iterable<Path>) files::iterator) {
+            try {
+              sum += Files.size(f);
+            } catch (IOException gone) {
+              // deleted between list and size
+            }
+          }
+        } catch (IOException e) {
+          return;
+        }
+        peak = Math.max(peak, sum);
+        try {
+          Thread.sleep(5);
+        } catch (InterruptedException e) {
+          return;
+        }
+      }
+    }
+
+    long peak() {
+      return peak;
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+      stop = true;
+      thread.join();
+    }
   }
 
   private static ConversionResult convert(LayerConverter c, Path blob, String d) throws Exception {

@@ -21,8 +21,9 @@ import org.junit.jupiter.api.Test;
  * checksum repaired so the damage gets past it) or cut short. Every outcome must be an image or
  * an {@link InvalidLayerException}; nothing else may escape.
  */
-class MutatedTarTest {
-  private static final String[] CASES = {
+public class MutatedTarTest {
+  /** Golden cases whose tars get mutated (also by the native converter's test). */
+  public static final String[] CASES = {
     "rand-1", "rand-5", "rand-9", "gnutar-gnu", "gnutar-pax-xattrs", "edge-xattrs",
     "edge-duplicates", "layered-2", "edge-ids-times"
   };
@@ -53,7 +54,8 @@ class MutatedTarTest {
     assertTrue(accepted > 0 && rejected > 0, accepted + " accepted, " + rejected + " rejected");
   }
 
-  private static byte[] mutate(byte[] tar, Random random) {
+  /** Changes a few random bytes of {@code tar} (in place) and sometimes cuts it short. */
+  public static byte[] mutate(byte[] tar, Random random) {
     for (int m = 1 + random.nextInt(4); m > 0; m--) {
       int header = random.nextInt(tar.length / 512) * 512;
       int at = header + (random.nextBoolean()

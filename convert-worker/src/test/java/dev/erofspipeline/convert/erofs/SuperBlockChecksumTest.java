@@ -29,15 +29,24 @@ class SuperBlockChecksumTest {
 
   @Test
   void checksumCoversSuperblockBlockWithFieldZeroed() {
-    byte[] image = new byte[2048];
+    assertChecksumCovers(2048, 512, 512);
+  }
+
+  @Test
+  void withFourKilobyteBlocksTheChecksumCoversTheRestOfBlockZero() {
+    assertChecksumCovers(4096, 4096, 3072);
+  }
+
+  private static void assertChecksumCovers(int imageSize, int blockSize, int covered) {
+    byte[] image = new byte[imageSize];
     for (int i = 0; i < image.length; i++) {
       image[i] = (byte) (i * 31 + 7);
     }
     ByteBuffer buf = ByteBuffer.wrap(image).order(ByteOrder.LITTLE_ENDIAN);
-    SuperBlock.writeChecksum(buf);
+    SuperBlock.writeChecksum(buf, blockSize);
     int stored = buf.getInt(1028);
     buf.putInt(1028, 0);
-    assertEquals(referenceCrc(image, 1024, 512), stored);
+    assertEquals(referenceCrc(image, 1024, covered), stored);
   }
 
   @Test

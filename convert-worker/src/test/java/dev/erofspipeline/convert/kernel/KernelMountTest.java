@@ -2,38 +2,25 @@ package dev.erofspipeline.convert.kernel;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.erofspipeline.convert.ConversionLimits;
 import dev.erofspipeline.convert.ConversionResult;
-import dev.erofspipeline.convert.GoldenCases;
 import dev.erofspipeline.convert.InvalidLayerException;
 import dev.erofspipeline.convert.LayerConverter;
-import dev.erofspipeline.convert.Processes;
 import dev.erofspipeline.testkit.HostileCorpus;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
-import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
-import java.nio.file.attribute.FileTime;
-import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
-import java.util.HexFormat;
 import java.util.IdentityHashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -56,65 +43,17 @@ class KernelMountTest {
 
   @BeforeAll
   static void needsRootAndLoopDevices() throws Exception {
-    String why = null;
-    String jnu = System.getProperty("sun.jnu.encoding", "");
-    if (!jnu.equalsIgnoreCase("UTF-8")) {
-      // file names of the mounted tree are read through java.nio: non-ASCII names need UTF-8
-      fail("file names are decoded as " + jnu + ", not UTF-8: run the tests with LANG=C.UTF-8");
-    }
-    if (!"0".equals(exec("id", "-u").out().strip())) {
-      why = "not running as root";
-    } else if (!Files.exists(Path.of("/dev/loop-control"))) {
-      why = "no /dev/loop-control (loop devices unavailable)";
-    } else {
-      // probe with a golden image
-      GoldenCases.Case c = GoldenCases.all().get(0);
-      Path data = tmp.resolve("probe.img");
-      try (OutputStream o = Files.newOutputStream(data)) {
-        o.write(Files.readAllBytes(c.erofs()));
-        o.write(Files.readAllBytes(c.tar()));
-      }
-      Path mnt = Files.createDirectories(tmp.resolve("probe"));
-      Processes.Result r = exec("mount", "-t", "erofs", "-o", "loop,ro", data.toString(), mnt.toString());
-      if (r.code() != 0) {
-        why = "cannot mount an EROFS image over a loop device: " + r.out().strip();
-      } else {
-        exec("umount", mnt.toString());
-      }
-    }
-    if (why != null) {
-      if (System.getenv("CI") != null) {
-        fail("kernel mount test cannot run in CI: " + why);
-      }
-      Assumptions.abort("kernel mount test skipped (set CI to make this a failure): " + why);
-    }
+    MountedTree.requireKernelMounts(tmp);
   }
 
   @Test
   void goldenLayersMountAsTheirTarsDescribe() throws Exception {
-    List<String> problems = new ArrayList<>();
-    for (GoldenCases.Case c : GoldenCases.all()) {
-      byte[] tar = Files.readAllBytes(c.tar());
-      check(c.name(), tar, c.layerDigest(), problems);
-    }
-    assertTrue(problems.isEmpty(), String.join("\n", problems));
+    KernelCases.golden(KernelMountTest::check);
   }
 
   @Test
   void randomTarsMountAsTheyDescribe() throws Exception {
-    Path dir = Files.createDirectories(tmp.resolve("gen"));
-    String gen = GoldenCases.sharedDir().resolve("tools/gen_tars.py").toString();
-    Processes.Result g = exec("python3", gen, "--seed", "" + FIRST_SEED, "--count", "" + RANDOM_TARS, "--out", dir.toString());
-    assertEquals(0, g.code(), g.out());
-    List<String> problems = new ArrayList<>();
-    for (int s = FIRST_SEED; s < FIRST_SEED + RANDOM_TARS; s++) {
-      Path t = dir.resolve("rand-" + s + ".tar");
-      byte[] tar = Files.readAllBytes(t);
-      String d = "sha256:" + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(tar));
-      check("gen_tars --seed " + s, tar, d, problems);
-      Files.delete(t);
-    }
-    assertTrue(problems.isEmpty(), problems.size() + " problems:\n" + String.join("\n", problems));
+    KernelCases.generated(tmp.resolve("gen"), FIRST_SEED, RANDOM_TARS, KernelMountTest::check);
   }
 
   @Test
@@ -148,79 +87,17 @@ class KernelMountTest {
       index.writeTo(o);
       o.write(tar);
     }
-    Path mnt = Files.createDirectories(tmp.resolve("mnt"));
-    Processes.Result m = exec("mount", "-t", "erofs", "-o", "loop,ro", data.toString(), mnt.toString());
-    if (m.code() != 0) {
-      problems.add(name + ": mount failed: " + m.out().strip());
-      return;
-    }
     int before = problems.size();
-    try {
-      compare(name, TarModel.of(tar), mnt, tar, problems);
-    } finally {
-      Processes.Result u = exec("umount", mnt.toString());
-      if (u.code() != 0) {
-        problems.add(name + ": umount failed: " + u.out().strip());
-      }
-      Files.delete(data);
-    }
-    if (problems.size() - before > 20) {
-      List<String> mine = new ArrayList<>(problems.subList(before, before + 20));
-      mine.add(name + ": ... " + (problems.size() - before - 20) + " more");
-      problems.subList(before, problems.size()).clear();
-      problems.addAll(mine);
-    }
+    MountedTree.withMounted(data, tmp.resolve("mnt"), name, problems,
+        mnt -> compare(name, TarModel.of(tar), MountedTree.read(mnt), tar, problems));
+    Files.delete(data);
+    MountedTree.capProblems(name, problems, before);
   }
 
-  private record Seen(
-      char type, int perm, long uid, long gid, long mtime, int nsec, long size, long ino,
-      int nlink, long rdev, Path path) {}
-
   private static void compare(
-      String name, TarModel model, Path mnt, byte[] tar, List<String> problems) throws Exception {
+      String name, TarModel model, MountedTree tree, byte[] tar, List<String> problems) throws Exception {
     Map<String, TarModel.Expected> want = model.expected();
-    Map<String, Seen> seen = new LinkedHashMap<>();
-    Files.walkFileTree(
-        mnt,
-        new SimpleFileVisitor<>() {
-          @Override
-          public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) throws IOException {
-            visit(dir);
-            return FileVisitResult.CONTINUE;
-          }
-
-          @Override
-          public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-            visit(file);
-            return FileVisitResult.CONTINUE;
-          }
-
-          private void visit(Path p) throws IOException {
-            Map<String, Object> a = Files.readAttributes(p, "unix:*", LinkOption.NOFOLLOW_LINKS);
-            int mode = (Integer) a.get("mode");
-            char type =
-                switch (mode & 0170000) {
-                  case 0040000 -> 'd';
-                  case 0100000 -> 'f';
-                  case 0120000 -> 'l';
-                  case 0020000 -> 'c';
-                  case 0060000 -> 'b';
-                  case 0010000 -> 'p';
-                  default -> '?';
-                };
-            FileTime t = (FileTime) a.get("lastModifiedTime");
-            java.time.Instant i = t.toInstant();
-            String rel = mnt.relativize(p).toString();
-            seen.put(
-                rel,
-                new Seen(type, mode & 07777, ((Integer) a.get("uid")) & 0xffffffffL,
-                    ((Integer) a.get("gid")) & 0xffffffffL, i.getEpochSecond(), i.getNano(),
-                    (Long) a.get("size"), (Long) a.get("ino"), (Integer) a.get("nlink"),
-                    (Long) a.get("rdev"), p));
-          }
-        });
-    Map<String, Map<String, byte[]>> xattrs = getfattr(mnt);
-
+    Map<String, MountedTree.Node> seen = tree.nodes();
     TreeSet<String> missing = new TreeSet<>(want.keySet());
     missing.removeAll(seen.keySet());
     TreeSet<String> extra = new TreeSet<>(seen.keySet());
@@ -234,7 +111,7 @@ class KernelMountTest {
     Map<TarModel.Node, Long> inoOfNode = new IdentityHashMap<>();
     Map<Long, TarModel.Node> nodeOfIno = new HashMap<>();
     for (TarModel.Expected e : want.values()) {
-      Seen s = seen.get(e.path());
+      MountedTree.Node s = seen.get(e.path());
       if (s == null) {
         continue;
       }
@@ -283,9 +160,9 @@ class KernelMountTest {
         }
         default -> {}
       }
-      Map<String, byte[]> gotX = xattrs.getOrDefault(e.path(), Map.of());
-      if (!sameXattrs(gotX, e.xattrs())) {
-        problems.add(at + "xattrs " + show(gotX) + ", want " + show(e.xattrs()));
+      Map<String, byte[]> gotX = tree.xattrsOf(e.path());
+      if (!MountedTree.sameXattrs(gotX, e.xattrs())) {
+        problems.add(at + "xattrs " + MountedTree.show(gotX) + ", want " + MountedTree.show(e.xattrs()));
       }
       // hard-link groups: one inode number per tar inode, and the other way round
       Long prev = inoOfNode.putIfAbsent(e.node(), s.ino());
@@ -297,86 +174,5 @@ class KernelMountTest {
         problems.add(at + "shares inode " + s.ino() + " with an unrelated path");
       }
     }
-  }
-
-  private static boolean sameXattrs(Map<String, byte[]> a, Map<String, byte[]> b) {
-    if (!a.keySet().equals(b.keySet())) {
-      return false;
-    }
-    for (Map.Entry<String, byte[]> e : a.entrySet()) {
-      if (!Arrays.equals(e.getValue(), b.get(e.getKey()))) {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  private static String show(Map<String, byte[]> x) {
-    Map<String, String> s = new java.util.TreeMap<>();
-    x.forEach((k, v) -> s.put(k, HexFormat.of().formatHex(v)));
-    return s.toString();
-  }
-
-  /** Every xattr of the mounted tree, by relative path, from one {@code getfattr -R} run. */
-  private static Map<String, Map<String, byte[]>> getfattr(Path mnt) throws Exception {
-    Processes.Result r = exec("getfattr", "-R", "-h", "-d", "-m", "-", "-e", "hex", "--absolute-names", mnt.toString());
-    Map<String, Map<String, byte[]>> out = new HashMap<>();
-    String prefix = mnt.toString();
-    Map<String, byte[]> cur = null;
-    for (String line : r.out().split("\n")) {
-      if (line.startsWith("# file: ")) {
-        String path = unescape(line.substring("# file: ".length()));
-        String rel = path.equals(prefix) ? "" : path.substring(prefix.length() + 1);
-        cur = out.computeIfAbsent(rel, k -> new HashMap<>());
-      } else if (!line.isEmpty() && cur != null) {
-        int eq = line.indexOf('=');
-        String k = eq < 0 ? line : line.substring(0, eq);
-        String v = eq < 0 ? "" : line.substring(eq + 1);
-        byte[] value;
-        if (v.startsWith("0x")) {
-          value = HexFormat.of().parseHex(v.substring(2));
-        } else if (v.isEmpty() || v.equals("\"\"")) {
-          value = new byte[0];
-        } else {
-          throw new IllegalStateException("getfattr value not in hex: " + line);
-        }
-        cur.put(unescape(k), value);
-      }
-    }
-    return out;
-  }
-
-  /** getfattr writes unprintable bytes of names as backslash and three octal digits. */
-  private static String unescape(String s) {
-    ByteArrayOutputStream b = new ByteArrayOutputStream();
-    byte[] raw = s.getBytes(StandardCharsets.UTF_8);
-    for (int i = 0; i < raw.length; i++) {
-      if (raw[i] == '\\' && isOctal(raw, i + 1)) {
-        b.write(Integer.parseInt(new String(raw, i + 1, 3, StandardCharsets.US_ASCII), 8));
-        i += 3;
-      } else if (raw[i] == '\\' && i + 1 < raw.length && raw[i + 1] == '\\') {
-        b.write('\\');
-        i++;
-      } else {
-        b.write(raw[i]);
-      }
-    }
-    return b.toString(StandardCharsets.UTF_8);
-  }
-
-  private static boolean isOctal(byte[] raw, int i) {
-    if (i + 3 > raw.length) {
-      return false;
-    }
-    for (int k = i; k < i + 3; k++) {
-      if (raw[k] < '0' || raw[k] > '7') {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  private static Processes.Result exec(String... cmd) throws IOException, InterruptedException {
-    return Processes.exec(cmd);
   }
 }
