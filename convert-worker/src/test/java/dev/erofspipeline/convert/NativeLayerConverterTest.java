@@ -7,18 +7,23 @@ import static dev.erofspipeline.convert.LayerConverterTest.zstd;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.erofspipeline.convert.erofs.MutatedTarTest;
 import dev.erofspipeline.convert.verity.VeritySetup;
+import dev.erofspipeline.testkit.HostileCorpus;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -130,6 +135,29 @@ class NativeLayerConverterTest {
       }
     } finally {
       Files.delete(blob);
+    }
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("dev.erofspipeline.convert.HostileCorpusTest#cases")
+  void hostileCorpusEndsInTheSameReasonAsTheTarIndex(HostileCorpus.Case c) {
+    NativeLayerConverter n = converter(HostileCorpusTest.LIMITS, true);
+    assertTimeoutPreemptively(Duration.ofSeconds(60), () -> {
+      try (InputStream in = c.blob().open()) {
+        if (c.accepted()) {
+          NativeConversionResult r = convert(n, in.readAllBytes(), c.layerDigest(), true, c.claimedDiffId()).result();
+          assertEquals(0, r.imageSize() % 4096);
+        } else {
+          InvalidLayerException e = assertThrows(InvalidLayerException.class,
+              () -> n.convert(in, c.layerDigest(), true, c.claimedDiffId(), OutputStream.nullOutputStream()));
+          assertEquals(c.reason(), e.reason(), e.getMessage());
+        }
+      }
+    });
+    try (Stream<Path> left = Files.list(tmp)) {
+      assertEquals(List.of(), left.toList(), "temporary files left behind");
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
     }
   }
 

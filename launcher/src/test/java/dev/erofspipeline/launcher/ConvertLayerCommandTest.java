@@ -119,6 +119,49 @@ class ConvertLayerCommandTest {
     assertTrue(r.err().startsWith("erofs-pipeline: no such file"), r.err());
   }
 
+  @Test
+  void theNativeProfileWritesOneBlobAndPrintsItsFields() throws Exception {
+    var m = manifest("gnutar-pax-xattrs");
+    Path image = tmp.resolve("out.native");
+    CommandRun r =
+        run(
+            "convert-layer",
+            "--profile", "native",
+            "--input", golden().resolve("gnutar-pax-xattrs.tar.gz").toString(),
+            "--diff-id", m.get("diff_id"),
+            "--image-out", image.toString());
+    assertEquals(0, r.exitCode(), r.err());
+    JsonNode j = new ObjectMapper().readTree(r.out());
+    assertEquals(
+        List.of("layerDigest", "diffId", "rootHash", "erofsUuid", "verityUuid", "imageSize",
+            "blobSize", "blobSha256", "dataBlocks", "blockSize", "salt"),
+        iterable(j.fieldNames()));
+    assertEquals(m.get("layer_digest"), j.get("layerDigest").asText());
+    assertEquals(m.get("verity_uuid"), j.get("verityUuid").asText());
+    assertEquals(Files.size(image), j.get("blobSize").asLong());
+    assertEquals(j.get("imageSize").asLong() / 4096, j.get("dataBlocks").asLong());
+    assertEquals(4096, j.get("blockSize").asInt());
+    try (Stream<Path> s = Files.list(tmp)) {
+      assertEquals(1, s.count(), "no temporary files left");
+    }
+  }
+
+  @Test
+  void eachProfileTakesOnlyItsOwnOutputs() {
+    Path input = golden().resolve("rand-1.tar.gz");
+    CommandRun nativeWithIndex = run("convert-layer", "--profile", "native", "--input", input.toString(),
+        "--index-out", tmp.resolve("i").toString(), "--tree-out", tmp.resolve("t").toString());
+    assertEquals(2, nativeWithIndex.exitCode(), nativeWithIndex.err());
+    assertTrue(nativeWithIndex.err().contains("--image-out"), nativeWithIndex.err());
+    CommandRun tarIndexWithImage = run("convert-layer", "--input", input.toString(),
+        "--image-out", tmp.resolve("n").toString());
+    assertEquals(2, tarIndexWithImage.exitCode(), tarIndexWithImage.err());
+    CommandRun unknown = run("convert-layer", "--profile", "squashfs", "--input", input.toString(),
+        "--image-out", tmp.resolve("n").toString());
+    assertEquals(2, unknown.exitCode(), unknown.err());
+    assertTrue(unknown.err().contains("tar-index or native"), unknown.err());
+  }
+
   private static List<String> iterable(java.util.Iterator<String> it) {
     List<String> l = new java.util.ArrayList<>();
     it.forEachRemaining(l::add);
