@@ -41,6 +41,12 @@ public interface RegistryTarget extends AutoCloseable {
      */
     InputStream openBlob(String repository, String digest) throws IOException;
 
+    /**
+     * Like {@link #openBlob} but without the digest check, for a reader that hashes every byte itself (the converter
+     * checks each layer's digest in its single pass): a second sha256 of the blob costs about 0.6 ms of CPU per MB.
+     */
+    InputStream openBlobUnverified(String repository, String digest) throws IOException;
+
     default byte[] getBlob(String repository, String digest) throws IOException {
         try (InputStream in = openBlob(repository, digest)) {
             return in.readAllBytes();

@@ -61,7 +61,9 @@ public final class LayerJobHandler {
     for (int attempt = 1; ; attempt++) {
       try {
         if (!job.force()) {
+          long checkStarted = System.nanoTime();
           Optional<ResultDocument> done = staging.completedResult(job.layer().digest(), job.profile());
+          metrics.phase(WorkerMetrics.Phase.CHECK, System.nanoTime() - checkStarted);
           if (done.isPresent()) {
             metrics.reused();
             return new LayerResult(done.get(), at, job.registry(), job.repository(), true, job.correlationId());
@@ -125,7 +127,8 @@ public final class LayerJobHandler {
     RegistryTarget registry = registries.apply(job.registry());
     long started = System.nanoTime();
     metrics.started();
-    InputStream source = registry.openBlob(job.repository(), job.layer().digest());
+    // the converter checks the blob's digest in its pass
+    InputStream source = registry.openBlobUnverified(job.repository(), job.layer().digest());
     openBlobs.add(source);
     try (InputStream blob = new CountingInputStream(source, metrics::bytesIn);
         MultipartUploadOutputStream index = staging.openIndex(at);
@@ -134,10 +137,15 @@ public final class LayerJobHandler {
         source.close();
       }
       ConversionResult r = converter.convert(blob, job.layer().digest(), true, job.diffId(), index, tree);
+      long converted = System.nanoTime();
+      metrics.phase(WorkerMetrics.Phase.CONVERT, converted - started);
       abandonIfStopping(job, null); // nothing became visible yet: the uploads abort on close
       metrics.bytesOut(index.commit() + tree.commit());
+      long uploaded = System.nanoTime();
+      metrics.phase(WorkerMetrics.Phase.UPLOAD, uploaded - converted);
       ResultDocument doc = toDocument(r, job);
       staging.putResult(at, doc);
+      metrics.phase(WorkerMetrics.Phase.RESULT, System.nanoTime() - uploaded);
       metrics.converted(System.nanoTime() - started);
       return doc;
     } finally {

@@ -4,6 +4,9 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
+import java.util.EnumMap;
+import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -17,6 +20,23 @@ public final class WorkerMetrics {
   private final Counter bytesIn;
   private final Counter bytesOut;
   private final Timer conversion;
+  private final Map<Phase, Timer> phases = new EnumMap<>(Phase.class);
+
+  /** The steps of one job, timed separately so that an operator (and the benchmark) sees where the time goes. */
+  public enum Phase {
+    /** the S3 lookup of an earlier result */
+    CHECK,
+    /** the blob streamed from the registry through the converter (parts of the tree upload overlap it) */
+    CONVERT,
+    /** the index and tree uploads completed */
+    UPLOAD,
+    /** result.json written */
+    RESULT;
+
+    String tag() {
+      return name().toLowerCase(Locale.ROOT);
+    }
+  }
 
   public WorkerMetrics(MeterRegistry registry) {
     this.registry = registry;
@@ -33,6 +53,19 @@ public final class WorkerMetrics {
             .minimumExpectedValue(Duration.ofMillis(10))
             .maximumExpectedValue(Duration.ofHours(1))
             .register(registry);
+    for (Phase p : Phase.values()) {
+      phases.put(p, Timer.builder("erofs.worker.phase").tag("phase", p.tag())
+          .description("time a job spends in one step").register(registry));
+    }
+  }
+
+  void phase(Phase p, long nanos) {
+    phases.get(p).record(nanos, TimeUnit.NANOSECONDS);
+  }
+
+  /** Total time spent in one step over all jobs so far. */
+  public Duration phaseTotal(Phase p) {
+    return Duration.ofNanos((long) phases.get(p).totalTime(TimeUnit.NANOSECONDS));
   }
 
   void started() {
