@@ -5,6 +5,8 @@ import dev.erofspipeline.convert.LayerConverter;
 import dev.erofspipeline.convert.worker.ConvertWorker;
 import dev.erofspipeline.convert.worker.MultipartUploadOutputStream;
 import dev.erofspipeline.convert.worker.RetryPolicy;
+import dev.erofspipeline.convert.worker.WorkerMetrics;
+import dev.erofspipeline.registry.BlobSource;
 import dev.erofspipeline.registry.RegistryClient;
 import dev.erofspipeline.registry.RegistryOptions;
 import dev.erofspipeline.schemas.ConversionProfile;
@@ -12,25 +14,29 @@ import dev.erofspipeline.schemas.LayerJob;
 import dev.erofspipeline.schemas.MediaTypes;
 import dev.erofspipeline.schemas.RecordValidator;
 import dev.erofspipeline.schemas.Topics;
+import dev.erofspipeline.testkit.BenchmarkLayers;
+import dev.erofspipeline.testkit.Benchmarks;
+import dev.erofspipeline.testkit.BenchmarkLayers.Layer;
 import dev.erofspipeline.testkit.KafkaFixture;
-import dev.erofspipeline.testkit.OciLayoutBuilder.Compression;
 import dev.erofspipeline.testkit.RegistryFixture;
 import dev.erofspipeline.testkit.S3Fixture;
-import dev.erofspipeline.testkit.TarLayer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.io.ByteArrayInputStream;
+import java.io.InputStream;
 import java.io.OutputStream;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadInfo;
+import java.lang.management.ThreadMXBean;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HexFormat;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Random;
+import java.util.Locale;
+import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -38,109 +44,79 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 /**
  * Worker throughput against the converter core on the same layers, in one run (not a test).
  *
- * <p>Layers are pushed as blobs to a real docker-registry; the worker streams them from there,
- * converts, uploads to S3Proxy and emits results on a real broker. The baseline converts the same
- * blobs from memory with the same parallelism. Throughput is MB/s of uncompressed tar, from the
- * first job produced to the last result consumed (worker; measured after a warm-up job has made the
- * worker join its consumer group) or from first to last conversion (core).
+ * <p>Layers ({@link BenchmarkLayers}: tar+gzip, log-uniform sizes, cached in a directory) are
+ * pushed to a real docker-registry; the worker streams them from there, converts, uploads to
+ * S3Proxy and emits results on a real broker, all in this JVM. The baseline converts the same blobs
+ * from the local files at the same parallelism. Throughput is MB/s of uncompressed tar: worker from
+ * the first job produced to the last result consumed (after warm-up jobs have made it join its
+ * group and compiled its S3 and Kafka paths), core from first to last conversion.
  *
- * <p>Arguments: [layers] [MiB per layer, largest] (defaults 24 and 48).
+ * <p>Besides the ratios it prints where the worker's time goes (its per-phase timers, and the rest:
+ * Kafka poll, produce and commit) and who used the CPU during the worker run: threads of this JVM
+ * grouped by role (converter, HTTP client, broker, S3Proxy, ...) and the docker-registry process.
+ *
+ * <p>Arguments: {@code [layers] [largest MiB] [smallest MiB] [cache dir]} (defaults 40 200 2
+ * /tmp/erofs-bench-layers).
  */
 public final class WorkerBenchmark {
   private static final RecordValidator V = RecordValidator.defaults();
-
-  private record Blob(String digest, byte[] bytes, String diffId, long tarBytes) {}
+  private static final int WARM_UP_JOBS = 4;
 
   public static void main(String[] args) throws Exception {
-    int count = args.length > 0 ? Integer.parseInt(args[0]) : 24;
-    int maxMiB = args.length > 1 ? Integer.parseInt(args[1]) : 48;
+    int count = args.length > 0 ? Integer.parseInt(args[0]) : 40;
+    int maxMiB = args.length > 1 ? Integer.parseInt(args[1]) : 200;
+    int minMiB = args.length > 2 ? Integer.parseInt(args[2]) : 2;
+    Path cache = Path.of(args.length > 3 ? args[3] : "/tmp/erofs-bench-layers");
+    int cores = Runtime.getRuntime().availableProcessors();
+    List<Layer> layers = BenchmarkLayers.generate(cache, count, minMiB, maxMiB, 42);
+    List<Layer> warmUp = BenchmarkLayers.generate(cache, WARM_UP_JOBS, 1, 2, 7);
+    long tarTotal = layers.stream().mapToLong(Layer::tarSize).sum();
+    System.out.printf(Locale.ROOT, "layers: %d (%d..%d MiB of tar, log-uniform), %.1f MB of tar, %.1f MB gzip; %d cores; load %s%n",
+        count, minMiB, maxMiB, tarTotal / 1e6, layers.stream().mapToLong(Layer::blobSize).sum() / 1e6, cores, Benchmarks.loadAverage());
     try (KafkaFixture kafka = KafkaFixture.create().start();
         S3Fixture s3 = S3Fixture.create().start();
-        RegistryFixture registry = RegistryFixture.create().start()) {
-      List<Blob> blobs = makeLayers(count, maxMiB, 42);
-      Blob warmUp = makeLayers(1, 2, 7).get(0);
-      registry.http().pushBlob("bench/layers", warmUp.bytes());
-      long tarTotal = blobs.stream().mapToLong(Blob::tarBytes).sum();
-      for (Blob b : blobs) {
-        registry.http().pushBlob("bench/layers", b.bytes());
+        RegistryFixture registry = RegistryFixture.create().start();
+        RegistryClient client = new RegistryClient(registry.host(), RegistryOptions.builder().insecureHost(registry.host()).build())) {
+      for (Layer l : concat(warmUp, layers)) {
+        client.pushBlob("bench/layers", BlobSource.of(l.blob()));
       }
-      System.out.printf("layers: %d, uncompressed %.1f MiB, compressed %.1f MiB%n", count, tarTotal / 1048576.0,
-          blobs.stream().mapToLong(b -> b.bytes().length).sum() / 1048576.0);
-
-      System.out.printf("registry download alone (one stream at a time, digest checked): %.1f MB/s of uncompressed tar%n",
-          downloadThroughput(registry, blobs, tarTotal));
+      System.out.printf(Locale.ROOT, "registry download alone (one stream at a time, digest checked): %.1f MB/s of tar%n",
+          downloadThroughput(client, layers, tarTotal));
       double[] core = new double[3];
       double[] worker = new double[3];
       for (int p = 1; p <= 2; p++) {
-        core[p] = coreThroughput(blobs, p, tarTotal);
-        worker[p] = workerThroughput(kafka, s3, registry, warmUp, blobs, p, tarTotal);
-        System.out.printf("parallelism %d: core %.1f MB/s, worker %.1f MB/s, worker/core %.0f%%%n",
-            p, core[p], worker[p], 100 * worker[p] / core[p]);
+        core[p] = coreThroughput(layers, p, tarTotal);
+        worker[p] = workerThroughput(kafka, s3, registry, warmUp, layers, p, tarTotal);
+        System.out.printf(Locale.ROOT, "parallelism %d: core %.1f MB/s, worker %.1f MB/s, worker/core %.0f%% (load %s)%n",
+            p, core[p], worker[p], 100 * worker[p] / core[p], Benchmarks.loadAverage());
       }
-      System.out.printf("parallel efficiency 1->2: core %.0f%%, worker %.0f%%%n",
+      System.out.printf(Locale.ROOT, "parallel efficiency 1->2: core %.0f%%, worker %.0f%%%n",
           100 * core[2] / (2 * core[1]), 100 * worker[2] / (2 * worker[1]));
     }
   }
 
-  /** Layers of varied size and content: half random (incompressible), half text-like. */
-  private static List<Blob> makeLayers(int count, int maxMiB, long seed) throws Exception {
-    Random rnd = new Random(seed);
-    List<Blob> out = new ArrayList<>();
-    for (int i = 0; i < count; i++) {
-      int mib = 2 + rnd.nextInt(Math.max(1, maxMiB - 1));
-      TarLayer.Builder b = TarLayer.builder().dir("data" + i);
-      int files = 20 + rnd.nextInt(200);
-      long perFile = (long) mib * 1048576 / files;
-      for (int f = 0; f < files; f++) {
-        if (f % 2 == 0) {
-          b.randomFile("data" + i + "/bin" + f, (int) perFile, rnd.nextLong());
-        } else {
-          StringBuilder text = new StringBuilder();
-          while (text.length() < perFile) {
-            text.append("line ").append(rnd.nextInt(1000)).append(" of layer ").append(i).append(" file ").append(f).append('\n');
-          }
-          b.file("data" + i + "/text" + f + ".txt", text.toString().getBytes(StandardCharsets.UTF_8));
-        }
+  private static double downloadThroughput(RegistryClient client, List<Layer> layers, long tarTotal) throws Exception {
+    long t0 = System.nanoTime();
+    for (Layer l : layers) {
+      try (InputStream in = client.openBlob("bench/layers", l.digest())) {
+        in.transferTo(OutputStream.nullOutputStream());
       }
-      TarLayer layer = b.build();
-      byte[] blob = Compression.GZIP.compress(layer.tar());
-      out.add(new Blob(sha256(blob), blob, layer.diffId(), layer.tar().length));
     }
-    return out;
+    return tarTotal / 1e6 / ((System.nanoTime() - t0) / 1e9);
   }
 
-  private static double downloadThroughput(RegistryFixture registry, List<Blob> blobs, long tarTotal) throws Exception {
-    try (RegistryClient client = new RegistryClient(registry.host(), RegistryOptions.builder().insecureHost(registry.host()).build())) {
-      long t0 = System.nanoTime();
-      for (Blob b : blobs) {
-        try (var in = client.openBlob("bench/layers", b.digest())) {
-          in.transferTo(OutputStream.nullOutputStream());
-        }
-      }
-      return tarTotal / 1e6 / ((System.nanoTime() - t0) / 1e9);
-    }
-  }
-
-  private static double coreThroughput(List<Blob> blobs, int parallelism, long tarTotal) throws Exception {
+  private static double coreThroughput(List<Layer> layers, int parallelism, long tarTotal) throws Exception {
     LayerConverter converter = new LayerConverter(ConversionLimits.DEFAULT,
         LayerConverter.Options.DEFAULT.withParallel(parallelism < Runtime.getRuntime().availableProcessors()));
-    ExecutorService pool = Executors.newFixedThreadPool(parallelism);
-    long t0 = System.nanoTime();
-    List<Future<?>> done = new ArrayList<>();
-    for (Blob b : blobs) {
-      done.add(pool.submit(() -> converter.convert(new ByteArrayInputStream(b.bytes()), b.digest(), true, b.diffId(),
-          OutputStream.nullOutputStream(), OutputStream.nullOutputStream())));
-    }
-    for (Future<?> f : done) {
-      f.get();
-    }
-    double seconds = (System.nanoTime() - t0) / 1e9;
-    pool.shutdown();
-    return tarTotal / 1e6 / seconds;
+    return tarTotal / 1e6 / Benchmarks.parallelSeconds(layers, parallelism, l -> {
+      try (InputStream in = Files.newInputStream(l.blob())) {
+        converter.convert(in, l.digest(), true, l.diffId(), OutputStream.nullOutputStream(), OutputStream.nullOutputStream());
+      }
+    });
   }
 
-  private static double workerThroughput(KafkaFixture kafka, S3Fixture s3, RegistryFixture registry, Blob warmUp,
-      List<Blob> blobs, int parallelism, long tarTotal) throws Exception {
+  private static double workerThroughput(KafkaFixture kafka, S3Fixture s3, RegistryFixture registry, List<Layer> warmUp,
+      List<Layer> layers, int parallelism, long tarTotal) throws Exception {
     Topics topics = Topics.withPrefix("bench" + UUID.randomUUID().toString().substring(0, 8) + ".");
     kafka.createTopic(topics.layerJobs(), 4);
     kafka.createTopic(topics.layerResults(), 1);
@@ -150,35 +126,120 @@ public final class WorkerBenchmark {
         MultipartUploadOutputStream.MIN_PART_SIZE,
         RegistryOptions.builder().insecureHost(registry.host()).build(), ConversionLimits.DEFAULT, RetryPolicy.DEFAULT,
         "bench");
-    try (ConvertWorker worker = new ConvertWorker(config, new SimpleMeterRegistry()).start();
+    SimpleMeterRegistry meters = new SimpleMeterRegistry();
+    try (ConvertWorker worker = new ConvertWorker(config, meters).start();
         KafkaConsumer<byte[], byte[]> results = kafka.bytesConsumer("bench-reader-" + UUID.randomUUID());
         KafkaProducer<byte[], byte[]> producer = kafka.bytesProducer()) {
       results.subscribe(List.of(topics.layerResults(), topics.deadLetters()));
-      send(producer, topics, registry, warmUp);
-      KafkaFixture.poll(results, 1, Duration.ofMinutes(2));
+      for (Layer l : warmUp) {
+        send(producer, topics, registry, l);
+      }
+      KafkaFixture.poll(results, warmUp.size(), Duration.ofMinutes(2));
+      Map<WorkerMetrics.Phase, Duration> before = phaseTotals(worker.metrics());
+      CpuSnapshot cpu0 = CpuSnapshot.take(registry.pid());
       long t0 = System.nanoTime();
-      for (Blob b : blobs) {
-        send(producer, topics, registry, b);
+      for (Layer l : layers) {
+        send(producer, topics, registry, l);
       }
       producer.flush();
-      int received = KafkaFixture.poll(results, blobs.size(), Duration.ofMinutes(20)).size();
+      int received = KafkaFixture.poll(results, layers.size(), Duration.ofMinutes(30)).size();
       double seconds = (System.nanoTime() - t0) / 1e9;
-      if (received != blobs.size()) {
-        throw new IllegalStateException("only " + received + " of " + blobs.size() + " results arrived");
+      CpuSnapshot cpu1 = CpuSnapshot.take(registry.pid());
+      if (received != layers.size()) {
+        throw new IllegalStateException("only " + received + " of " + layers.size() + " results arrived");
       }
+      Map<WorkerMetrics.Phase, Duration> after = phaseTotals(worker.metrics());
+      StringBuilder phases = new StringBuilder();
+      double inPhases = 0;
+      for (WorkerMetrics.Phase p : WorkerMetrics.Phase.values()) {
+        double s = after.get(p).minus(before.get(p)).toNanos() / 1e9;
+        inPhases += s;
+        phases.append(String.format(Locale.ROOT, "%s %.1f ms, ", p.name().toLowerCase(Locale.ROOT), 1000 * s / layers.size()));
+      }
+      System.out.printf(Locale.ROOT, "  worker, %d in flight: %.2f s; per job: %soutside the handler (Kafka poll, produce, commit) %.1f ms%n",
+          parallelism, seconds, phases, 1000 * (seconds * parallelism - inPhases) / layers.size());
+      System.out.println("  CPU during that run (" + String.format(Locale.ROOT, "%.2f", seconds * Runtime.getRuntime().availableProcessors())
+          + " core-seconds available): " + cpu1.minus(cpu0));
       return tarTotal / 1e6 / seconds;
     }
   }
 
-  private static void send(KafkaProducer<byte[], byte[]> producer, Topics topics, RegistryFixture registry, Blob b) {
-    LayerJob job = new LayerJob(registry.host(), "bench/layers",
-        new LayerJob.Descriptor(b.digest(), b.bytes().length, MediaTypes.OCI_LAYER_TAR_GZIP), b.diffId(),
-        ConversionProfile.TAR_INDEX, List.of(new LayerJob.Subject("bench/layers", b.digest(), null)), null, false,
-        "bench");
-    producer.send(new ProducerRecord<>(topics.layerJobs(), b.digest().getBytes(StandardCharsets.UTF_8), V.write(job)));
+  private static Map<WorkerMetrics.Phase, Duration> phaseTotals(WorkerMetrics m) {
+    Map<WorkerMetrics.Phase, Duration> totals = new LinkedHashMap<>();
+    for (WorkerMetrics.Phase p : WorkerMetrics.Phase.values()) {
+      totals.put(p, m.phaseTotal(p));
+    }
+    return totals;
   }
 
-  private static String sha256(byte[] b) throws Exception {
-    return "sha256:" + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b));
+  /** CPU seconds used so far by this JVM (in total and per group of threads) and by the registry process. */
+  private record CpuSnapshot(long processNanos, Map<String, Long> threadNanos, long registryNanos) {
+    static CpuSnapshot take(long registryPid) {
+      ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+      Map<String, Long> byGroup = new HashMap<>();
+      for (ThreadInfo t : threads.getThreadInfo(threads.getAllThreadIds())) {
+        long ns = t == null ? -1 : threads.getThreadCpuTime(t.getThreadId());
+        if (ns > 0) {
+          byGroup.merge(t.getThreadId() + " " + group(t.getThreadName()), ns, Long::sum);
+        }
+      }
+      long process = ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
+      return new CpuSnapshot(process, byGroup, (long) (Benchmarks.processCpuSeconds(registryPid) * 1e9));
+    }
+
+    /** Per group: the CPU of threads alive at the end of the run (those that ended are in the remainder). */
+    String minus(CpuSnapshot earlier) {
+      Map<String, Long> groups = new HashMap<>();
+      threadNanos.forEach((idAndGroup, ns) -> groups.merge(idAndGroup.substring(idAndGroup.indexOf(' ') + 1),
+          ns - earlier.threadNanos.getOrDefault(idAndGroup, 0L), Long::sum));
+      long process = processNanos - earlier.processNanos;
+      StringBuilder b = new StringBuilder(String.format(Locale.ROOT, "this JVM %.2f s (", process / 1e9));
+      groups.entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed())
+          .filter(e -> e.getValue() > 10_000_000L)
+          .forEach(e -> b.append(String.format(Locale.ROOT, "%s %.2f s, ", e.getKey(), e.getValue() / 1e9)));
+      long grouped = groups.values().stream().mapToLong(Long::longValue).sum();
+      return b + String.format(Locale.ROOT, "threads that ended (layer-decode), GC and JIT %.2f s), docker-registry process %.2f s",
+          (process - grouped) / 1e9, (registryNanos - earlier.registryNanos) / 1e9);
+    }
+
+    private static String group(String thread) {
+      if (thread.contains("KafkaConsumer[") || thread.equals("layer-decode")) {
+        return "worker conversion";
+      }
+      if (thread.startsWith("HttpClient-")) {
+        return "registry HTTP client";
+      }
+      if (thread.startsWith("S3Proxy")) {
+        return "S3Proxy";
+      }
+      if (thread.contains("KafkaProducer[") || thread.startsWith("kafka-producer") || thread.startsWith("kafka-coordinator")
+          || thread.equals("main")) {
+        return "Kafka clients and benchmark";
+      }
+      if (thread.startsWith("sdk-") || thread.startsWith("idle-connection") || thread.startsWith("aws-")) {
+        return "S3 client";
+      }
+      if (thread.startsWith("data-plane") || thread.startsWith("kafka-") || thread.startsWith("broker-")
+          || thread.startsWith("quorum-") || thread.startsWith("group-coordinator") || thread.startsWith("raft")
+          || thread.startsWith("ExpirationReaper") || thread.startsWith("executor-") || thread.startsWith("controller")
+          || thread.startsWith("LogDirFailureHandler") || thread.startsWith("share-") || thread.startsWith("transaction")) {
+        return "Kafka broker";
+      }
+      return "other JVM threads";
+    }
+  }
+
+  private static List<Layer> concat(List<Layer> a, List<Layer> b) {
+    List<Layer> all = new ArrayList<>(a);
+    all.addAll(b);
+    return all;
+  }
+
+  private static void send(KafkaProducer<byte[], byte[]> producer, Topics topics, RegistryFixture registry, Layer l) {
+    LayerJob job = new LayerJob(registry.host(), "bench/layers",
+        new LayerJob.Descriptor(l.digest(), l.blobSize(), MediaTypes.OCI_LAYER_TAR_GZIP), l.diffId(),
+        ConversionProfile.TAR_INDEX, List.of(new LayerJob.Subject("bench/layers", l.digest(), null)), null, false,
+        "bench");
+    producer.send(new ProducerRecord<>(topics.layerJobs(), l.digest().getBytes(StandardCharsets.UTF_8), V.write(job)));
   }
 }
