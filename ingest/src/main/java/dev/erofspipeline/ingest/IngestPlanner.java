@@ -114,7 +114,7 @@ public final class IngestPlanner {
             for (Layer l : img.layers()) {
                 recLayers.add(new ImageRecord.Layer(l.digest(), l.size(), l.mediaType(), l.diffId()));
                 ImageStatus.LayerState st = states.get(l.digest());
-                statusLayers.add(new ImageStatus.Layer(l.digest(), st, null));
+                statusLayers.add(new ImageStatus.Layer(l.digest(), l.size(), st, null));
                 if (st == ImageStatus.LayerState.CONVERTED) {
                     done++;
                 }

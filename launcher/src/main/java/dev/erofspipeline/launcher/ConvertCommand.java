@@ -188,7 +188,7 @@ final class ConvertCommand implements Callable<Integer> {
     private final PrintWriter err;
     private final long started = System.nanoTime();
     private long lastChange = System.nanoTime();
-    private String lastLine = "";
+    private String lastCounts = "";
 
     Progress(Map<String, String> requests, boolean terminal, PrintWriter err) {
       this.requests = requests;
@@ -245,18 +245,41 @@ final class ConvertCommand implements Callable<Integer> {
       int done = images.values().stream().mapToInt(ImageStatus::layersDone).sum();
       long published = images.values().stream().filter(s -> s.state() == ImageStatus.State.PUBLISHED).count();
       double seconds = (System.nanoTime() - started) / 1e9;
-      String eta = done == 0 || done >= total ? "-" : String.format("%.0fs", seconds / done * (total - done));
-      String line = String.format("layers %d/%d, images published %d/%d, %.0fs elapsed, ETA %s%s", done, total, published,
-          images.size(), seconds, eta,
+      // bytes of distinct layers (an image shares layers with others), from the sizes ingest puts in the status
+      Map<String, Long> doneBytes = new LinkedHashMap<>();
+      Map<String, Long> allBytes = new LinkedHashMap<>();
+      for (ImageStatus s : images.values()) {
+        for (ImageStatus.Layer l : s.layers()) {
+          long size = l.size() == null ? 0 : l.size();
+          allBytes.put(l.digest(), size);
+          if (l.state() == ImageStatus.LayerState.CONVERTED || l.state() == ImageStatus.LayerState.SIGNED
+              || l.state() == ImageStatus.LayerState.PUBLISHED || s.state() == ImageStatus.State.PUBLISHED) {
+            doneBytes.put(l.digest(), size);
+          }
+        }
+      }
+      long bytesDone = doneBytes.values().stream().mapToLong(Long::longValue).sum();
+      long bytesTotal = allBytes.values().stream().mapToLong(Long::longValue).sum();
+      double rate = seconds > 0 ? bytesDone / 1e6 / seconds : 0;
+      String eta;
+      if (done == 0 || done >= total) {
+        eta = "-";
+      } else if (bytesDone > 0 && bytesTotal > bytesDone) {
+        eta = String.format("%.0fs", (bytesTotal - bytesDone) / 1e6 / rate);
+      } else {
+        eta = String.format("%.0fs", seconds / done * (total - done));
+      }
+      String counts = String.format("layers %d/%d, images published %d/%d%s", done, total, published, images.size(),
           failedRequests.isEmpty() ? "" : ", failed requests " + failedRequests.size());
+      String line = String.format("%s, %.2f MB/s of layer blobs, %.0fs elapsed, ETA %s", counts, rate, seconds, eta);
       if (terminal) {
         err.print("\r" + line + (last ? "\n" : ""));
         err.flush();
-      } else if (last || !line.replaceAll(", \\d+s elapsed, ETA \\S+", "").equals(lastLine.replaceAll(", \\d+s elapsed, ETA \\S+", ""))) {
+      } else if (last || !counts.equals(lastCounts)) {
         err.println(line);
         err.flush();
       }
-      lastLine = line;
+      lastCounts = counts;
     }
   }
 }

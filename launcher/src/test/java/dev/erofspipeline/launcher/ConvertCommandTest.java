@@ -11,6 +11,8 @@ import dev.erofspipeline.testkit.TarLayer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -28,7 +30,7 @@ class ConvertCommandTest {
     try {
       Path layout = dir.resolve("layout");
       OciLayoutBuilder b = new OciLayoutBuilder(layout);
-      TarLayer base = TarLayer.builder().dir("etc").file("etc/hostname", "demo\n").randomFile("usr/bin/tool", 300_000, 3)
+      TarLayer base = TarLayer.builder().dir("etc").file("etc/hostname", "demo\n").randomFile("usr/bin/tool", 2_000_000, 3)
           .symlink("usr/bin/t", "tool").build();
       TarLayer top = TarLayer.builder().dir("etc").whiteout("etc/hostname").file("etc/motd", "hi\n").build();
       OciLayoutBuilder.Image image =
@@ -48,6 +50,9 @@ class ConvertCommandTest {
       }
       assertTrue(convert.out().matches("(?s).*[0-9a-f]{64} +published.*"), convert.out());
       assertTrue(convert.err().contains("layers 2/2"), convert.err());
+      // the rate counts the blob sizes that ingest puts into the status records
+      Matcher rate = Pattern.compile("layers 2/2, images published 1/1, (\\d+\\.\\d+) MB/s of layer blobs").matcher(convert.err());
+      assertTrue(rate.find() && Double.parseDouble(rate.group(1)) > 0, convert.err());
       Path ca = state.resolve("signing").resolve("ca.pem");
       assertTrue(Files.isRegularFile(ca), "the local test key's CA is kept for verify");
 

@@ -86,8 +86,17 @@ public record ImageStatus(
     @JsonProperty("unsupported") UNSUPPORTED
   }
 
-  /** One layer's state, with a reason when it failed or is unsupported. */
+  /**
+   * One layer's state, with a reason when it failed or is unsupported.
+   *
+   * @param size bytes of the layer blob as the manifest gives them (optional: progress in MB/s)
+   */
   @JsonInclude(JsonInclude.Include.NON_NULL)
-  @JsonPropertyOrder({"digest", "state", "reason"})
-  public record Layer(String digest, LayerState state, String reason) {}
+  @JsonPropertyOrder({"digest", "size", "state", "reason"})
+  public record Layer(String digest, Long size, LayerState state, String reason) {
+    /** A layer whose size is not given. */
+    public Layer(String digest, LayerState state, String reason) {
+      this(digest, null, state, reason);
+    }
+  }
 }

@@ -245,9 +245,9 @@ public final class PublishService {
             image.correlationId()));
         nat.ifPresent(n -> nativeResults.add(new LayerResult(n, staging.location(l.digest(), nativeProfile), image.registry(),
             image.repository(), true, image.correlationId())));
-        layers.add(new ImageStatus.Layer(l.digest(), ImageStatus.LayerState.CONVERTED, null));
+        layers.add(new ImageStatus.Layer(l.digest(), l.size(), ImageStatus.LayerState.CONVERTED, null));
       } else {
-        layers.add(new ImageStatus.Layer(l.digest(), ImageStatus.LayerState.CONVERTING, null));
+        layers.add(new ImageStatus.Layer(l.digest(), l.size(), ImageStatus.LayerState.CONVERTING, null));
         waiting.computeIfAbsent(l.digest(), k -> ConcurrentHashMap.newKeySet()).add(image);
       }
     }
@@ -291,7 +291,7 @@ public final class PublishService {
       forget(image);
       pending.remove(image);
       List<ImageStatus.Layer> done = image.layers().stream()
-          .map(l -> new ImageStatus.Layer(l.digest(), ImageStatus.LayerState.PUBLISHED, null)).toList();
+          .map(l -> new ImageStatus.Layer(l.digest(), l.size(), ImageStatus.LayerState.PUBLISHED, null)).toList();
       List<String> messages = new ArrayList<>(nativeMessages);
       for (String r : report.replaced()) {
         if (messages.size() == 31) {
@@ -305,7 +305,7 @@ public final class PublishService {
       List<ImageStatus.Layer> marked = new ArrayList<>();
       for (ImageRecord.Layer l : image.layers()) {
         boolean missing = e.missingLayers().contains(l.digest());
-        marked.add(new ImageStatus.Layer(l.digest(), missing ? ImageStatus.LayerState.FAILED : ImageStatus.LayerState.PUBLISHED,
+        marked.add(new ImageStatus.Layer(l.digest(), l.size(), missing ? ImageStatus.LayerState.FAILED : ImageStatus.LayerState.PUBLISHED,
             missing ? "not published: " + e.reasonCode() : null));
       }
       String imageKey = imageKey(image);
