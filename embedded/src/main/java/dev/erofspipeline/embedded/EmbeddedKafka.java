@@ -52,6 +52,7 @@ public final class EmbeddedKafka implements AutoCloseable {
     private int port;
     private int controllerPort;
     private KafkaRaftServer server;
+    private final boolean stopAtExit;
     private ShutdownHook shutdownHook;
     private volatile boolean running;
 
@@ -65,6 +66,7 @@ public final class EmbeddedKafka implements AutoCloseable {
         this.requestedPort = b.port;
         this.requestedControllerPort = b.controllerPort;
         this.overrides = new LinkedHashMap<>(b.overrides);
+        this.stopAtExit = b.stopAtExit;
     }
 
     public static Builder builder() {
@@ -97,7 +99,9 @@ public final class EmbeddedKafka implements AutoCloseable {
             throw last;
         }
         running = true;
-        shutdownHook = ShutdownHook.register("embedded-kafka-shutdown", this::closeFromHook);
+        if (stopAtExit) {
+            shutdownHook = ShutdownHook.register("embedded-kafka-shutdown", this::closeFromHook);
+        }
         LOG.info("Kafka broker started on {} in {} ms (log dir {})", bootstrapServers(),
                 (System.nanoTime() - t0) / 1_000_000, dataDir);
         return this;
@@ -306,6 +310,7 @@ public final class EmbeddedKafka implements AutoCloseable {
         private int port;
         private int controllerPort;
         private final Map<String, String> overrides = new LinkedHashMap<>();
+        private boolean stopAtExit = true;
 
         private Builder() {
         }
@@ -334,6 +339,17 @@ public final class EmbeddedKafka implements AutoCloseable {
         /** Any broker property, applied last (listeners and log.dirs are better left alone). */
         public Builder brokerProperty(String key, String value) {
             overrides.put(Objects.requireNonNull(key), Objects.requireNonNull(value));
+            return this;
+        }
+
+        /**
+         * Leaves stopping it at JVM exit to the owner, which registers its own hook that stops the
+         * server's clients first and the server last: with a hook of its own the server would stop
+         * at the same time as they do (the JVM runs all hooks at once), and their last commits
+         * and uploads would fail or hang until they time out.
+         */
+        public Builder stoppedByOwnerAtExit() {
+            this.stopAtExit = false;
             return this;
         }
 

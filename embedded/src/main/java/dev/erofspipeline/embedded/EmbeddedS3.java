@@ -38,6 +38,7 @@ public final class EmbeddedS3 implements AutoCloseable {
     private S3Proxy proxy;
     private BlobStore blobStore;
     private int port;
+    private final boolean stopAtExit;
     private ShutdownHook shutdownHook;
     private volatile boolean running;
 
@@ -51,6 +52,7 @@ public final class EmbeddedS3 implements AutoCloseable {
         this.accessKey = b.accessKey;
         this.secretKey = b.secretKey;
         this.requestedPort = b.port;
+        this.stopAtExit = b.stopAtExit;
     }
 
     public static Builder builder() {
@@ -82,7 +84,9 @@ public final class EmbeddedS3 implements AutoCloseable {
             throw last;
         }
         running = true;
-        shutdownHook = ShutdownHook.register("embedded-s3-shutdown", this::stopQuietly);
+        if (stopAtExit) {
+            shutdownHook = ShutdownHook.register("embedded-s3-shutdown", this::stopQuietly);
+        }
         LOG.info("S3Proxy started on {} in {} ms ({})", endpoint(), (System.nanoTime() - t0) / 1_000_000,
                 directory == null ? "in memory" : directory);
         return this;
@@ -218,6 +222,7 @@ public final class EmbeddedS3 implements AutoCloseable {
         private String accessKey = DEFAULT_ACCESS_KEY;
         private String secretKey = DEFAULT_SECRET_KEY;
         private int port;
+        private boolean stopAtExit = true;
 
         private Builder() {
         }
@@ -237,6 +242,17 @@ public final class EmbeddedS3 implements AutoCloseable {
         /** Fixed port on 127.0.0.1 (default: a free one). */
         public Builder port(int port) {
             this.port = port;
+            return this;
+        }
+
+        /**
+         * Leaves stopping it at JVM exit to the owner, which registers its own hook that stops the
+         * server's clients first and the server last: with a hook of its own the server would stop
+         * at the same time as they do (the JVM runs all hooks at once), and their last commits
+         * and uploads would fail or hang until they time out.
+         */
+        public Builder stoppedByOwnerAtExit() {
+            this.stopAtExit = false;
             return this;
         }
 

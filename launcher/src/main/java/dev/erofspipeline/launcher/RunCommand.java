@@ -1,6 +1,5 @@
 package dev.erofspipeline.launcher;
 
-import dev.erofspipeline.embedded.ShutdownHook;
 import dev.erofspipeline.launcher.service.Installation;
 import dev.erofspipeline.launcher.service.Role;
 import dev.erofspipeline.launcher.service.RoleServices;
@@ -39,13 +38,11 @@ final class RunCommand implements Callable<Integer> {
     Role r = Role.parse(role);
     Installation inst = new Installation(options.load(publishOptions.asConfiguration()));
     RoleServices services = RoleServices.start(inst, r, Main.projectVersion());
-    ShutdownHook hook = ShutdownHook.register("erofs-shutdown", services::close);
     spec.commandLine().getErr().println("erofs-pipeline: role " + r.label() + " running"
         + (services.httpPort() > 0 ? ", metrics and health on port " + services.httpPort() : ""));
     spec.commandLine().getErr().flush();
     onStarted.accept(services);
-    services.awaitStopped();
-    hook.cancel();
+    services.awaitStopped(); // SIGTERM: RoleServices' exit hook closes them
     return 0;
   }
 }

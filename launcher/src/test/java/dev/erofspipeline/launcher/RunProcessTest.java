@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
-/** {@code run --role worker} as its own JVM, stopped by SIGTERM like Kubernetes stops a pod. */
+/** {@code run} as its own JVM, stopped by SIGTERM like Kubernetes stops a pod. */
 class RunProcessTest {
   @RegisterExtension static final KafkaFixture KAFKA = KafkaFixture.create();
   @RegisterExtension static final S3Fixture S3 = S3Fixture.create();
@@ -76,6 +76,45 @@ class RunProcessTest {
       assertEquals(143, p.exitValue(), Files.readString(log));
       String out = Files.readString(log);
       assertTrue(out.contains("stopping role worker"), out);
+      assertTrue(!out.contains("Exception in thread"), out);
+    } finally {
+      p.destroyForcibly();
+    }
+  }
+
+  @Test
+  void sigtermStopsRoleAllStagesTogetherAndTheEmbeddedServersLast() throws Exception {
+    TestSigningKeys keys = TestSigningKeys.create(dir);
+    String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+    Path log = dir.resolve("all.log");
+    Process p = new ProcessBuilder(List.of(
+            Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx512m", "-cp", classpath,
+            Main.class.getName(), "run", "--role", "all", "--signing-key", keys.key().toString(),
+            "--signing-cert", keys.chain().toString(),
+            "--set", "kafka.dataDir=" + dir.resolve("kafka"), "--set", "s3.dataDir=" + dir.resolve("s3"),
+            "--set", "http.port=0", "--set", "worker.shutdownGraceSeconds=3"))
+        .redirectErrorStream(true)
+        .redirectOutput(log.toFile())
+        .start();
+    try {
+      long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+      while (!Files.readString(log).contains("role all running") && System.nanoTime() < end && p.isAlive()) {
+        Thread.sleep(200);
+      }
+      assertTrue(Files.readString(log).contains("role all running"), Files.readString(log));
+
+      p.destroy(); // SIGTERM
+      assertTrue(p.waitFor(60, TimeUnit.SECONDS), "still running after SIGTERM:\n" + Files.readString(log));
+      assertEquals(143, p.exitValue(), Files.readString(log));
+      String out = Files.readString(log);
+      // the embedded servers have no exit hooks of their own: they stop after every stage, not during
+      int kafka = out.indexOf("stopped embedded Kafka");
+      int s3 = out.indexOf("stopped embedded S3");
+      assertTrue(kafka > 0 && s3 > 0, out);
+      for (String stage : List.of("ingest", "worker", "publisher")) {
+        int stopped = out.indexOf("stopped " + stage + " in");
+        assertTrue(stopped > 0 && stopped < Math.min(kafka, s3), stage + "\n" + out);
+      }
       assertTrue(!out.contains("Exception in thread"), out);
     } finally {
       p.destroyForcibly();

@@ -54,6 +54,8 @@ public final class WorkerRoute extends RouteBuilder {
             + "&consumersCount=" + settings.consumers()
             + "&maxPollRecords=1"
             + "&maxPollIntervalMs=" + settings.maxPollInterval().toMillis()
+            // stopping waits for a poll to return: Camel's default of 5 s made every shutdown that long
+            + "&pollTimeoutMs=500"
             + "&autoOffsetReset=earliest"
             + "&autoCommitEnable=false&allowManualCommit=true"
             + "&valueDeserializer=org.apache.kafka.common.serialization.ByteArrayDeserializer")

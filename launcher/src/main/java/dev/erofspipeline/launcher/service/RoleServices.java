@@ -5,6 +5,7 @@ import dev.erofspipeline.convert.worker.ConvertWorker;
 import dev.erofspipeline.convert.worker.RetryPolicy;
 import dev.erofspipeline.embedded.EmbeddedKafka;
 import dev.erofspipeline.embedded.EmbeddedS3;
+import dev.erofspipeline.embedded.ShutdownHook;
 import dev.erofspipeline.ingest.IngestApplication;
 import dev.erofspipeline.ingest.IngestConfig;
 import dev.erofspipeline.launcher.config.ConfigKey;
@@ -27,6 +28,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.slf4j.Logger;
@@ -38,8 +40,9 @@ import software.amazon.awssdk.services.s3.S3Client;
 /**
  * The long-running services of one role, started from an {@link Installation}: topics created,
  * the ops endpoint (metrics, health, consumer lag), ingest (route + webhook) and/or the worker.
- * {@link #close()} stops them in reverse order; the worker gets {@code worker.shutdownGraceSeconds}
- * to finish the layers in flight.
+ * {@link #close()} (also run at JVM exit, e.g. on SIGTERM) stops them in reverse order, the embedded
+ * Kafka and S3 servers last; the worker gets {@code worker.shutdownGraceSeconds} to finish the
+ * layers in flight.
  */
 public final class RoleServices implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(RoleServices.class);
@@ -51,8 +54,11 @@ public final class RoleServices implements AutoCloseable {
   private final Role role;
   private final Installation inst;
   private final String converterVersion;
-  private final Deque<AutoCloseable> toClose = new ArrayDeque<>();
+  private final Deque<Named> toClose = new ArrayDeque<>();
+  /** Ingest, worker and publisher: independent consumers, stopped at the same time. */
+  private final List<Named> stages = new CopyOnWriteArrayList<>();
   private final PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  private ShutdownHook exitHook;
   private volatile boolean started;
   private volatile boolean closed;
   private Admin admin;
@@ -80,6 +86,8 @@ public final class RoleServices implements AutoCloseable {
    */
   public static RoleServices start(Installation inst, Role role, String converterVersion) throws Exception {
     RoleServices s = new RoleServices(inst, role, converterVersion);
+    // one hook for everything, so that at exit the services stop before the embedded servers they use
+    s.exitHook = ShutdownHook.register("erofs-shutdown", s::close);
     try {
       s.startAll();
       return s;
@@ -127,14 +135,14 @@ public final class RoleServices implements AutoCloseable {
     new JvmMemoryMetrics().bindTo(meters);
     JvmGcMetrics gc = new JvmGcMetrics();
     gc.bindTo(meters);
-    toClose.push(gc);
+    toClose.push(named("JVM GC metrics", gc));
     new JvmThreadMetrics().bindTo(meters);
     new ProcessorMetrics().bindTo(meters);
     new UptimeMetrics().bindTo(meters);
-    toClose.push(meters::close);
+    toClose.push(named("metrics", meters::close));
 
     admin = Admin.create(Installation.adminConfig(bootstrap, "erofs-" + role.label() + "-ops"));
-    toClose.push(() -> admin.close(Duration.ofSeconds(5)));
+    toClose.push(named("Kafka admin client", () -> admin.close(Duration.ofSeconds(5))));
     List<ConsumerLag.Subscription> subs = new ArrayList<>();
     if (role.includes(Role.INGEST)) {
       subs.add(new ConsumerLag.Subscription(inst.group(INGEST_GROUP), inst.topics().imageRequests()));
@@ -150,7 +158,7 @@ public final class RoleServices implements AutoCloseable {
     if (httpPort > 0) {
       ops = new OpsServer(new InetSocketAddress(bind, httpPort), role.label(), meters, lag::refresh, this::readiness)
           .start();
-      toClose.push(ops);
+      toClose.push(named("ops endpoint", ops));
     }
     if (createTopics) {
       List<String> created;
@@ -168,11 +176,12 @@ public final class RoleServices implements AutoCloseable {
     }
     // every role answers /status from its own group-less view of the compacted topic
     statusView = StatusTopic.follow(bootstrap, inst.topics().status(), "erofs-" + role.label() + "-status");
-    toClose.push(statusView);
+    toClose.push(named("status view", statusView));
     if (ops != null) {
       ops.withStatus(statusView);
     }
 
+    toClose.push(named("stages", this::closeStages));
     if (role.includes(Role.INGEST)) {
       IngestConfig cfg = IngestConfig.of(bootstrap, ConversionProfile.TAR_INDEX, bucket)
           .withTopics(inst.topics())
@@ -181,7 +190,7 @@ public final class RoleServices implements AutoCloseable {
           .withRegistryOptions(registryOptions)
           .withRegistryRate(registryRate);
       ingest = new IngestApplication(cfg, s3);
-      toClose.push(ingest);
+      stages.add(named("ingest", ingest));
       ingest.start();
       if (webhookPort > 0) {
         ingest.startWebhook(new InetSocketAddress(bind, webhookPort), webhookSecret);
@@ -194,13 +203,13 @@ public final class RoleServices implements AutoCloseable {
           inst.s3Prefix(), PART_SIZE, registryOptions, limits, RetryPolicy.DEFAULT,
           converterVersion);
       worker = new ConvertWorker(cfg, meters);
-      toClose.push(worker);
+      stages.add(named("worker", worker));
       worker.start();
       LOG.info("worker: {} layers in flight at most, group {}", concurrency, inst.group(WORKER_GROUP));
     }
     if (publishing != null) {
-      toClose.push(publishing.start(bootstrap, inst.group(PUBLISH_GROUP), inst.topics(), registryOptions, s3, bucket,
-          inst.s3Prefix()));
+      stages.add(named("publisher", publishing.start(bootstrap, inst.group(PUBLISH_GROUP), inst.topics(), registryOptions, s3,
+          bucket, inst.s3Prefix())));
       LOG.info("publisher: profiles {}, group {}", publishing.profiles(), inst.group(PUBLISH_GROUP));
     }
     started = true;
@@ -212,8 +221,9 @@ public final class RoleServices implements AutoCloseable {
     if (inst.config().optional(ConfigKey.KAFKA_BOOTSTRAP).isPresent() || role != Role.ALL) {
       return inst.kafkaBootstrap("role " + role.label() + " needs an external Kafka (only role all starts an embedded one)");
     }
-    EmbeddedKafka k = EmbeddedKafka.builder().dataDir(Path.of(inst.config().get(ConfigKey.KAFKA_DATA_DIR))).build();
-    toClose.push(k);
+    EmbeddedKafka k = EmbeddedKafka.builder().dataDir(Path.of(inst.config().get(ConfigKey.KAFKA_DATA_DIR)))
+        .stoppedByOwnerAtExit().build();
+    toClose.push(named("embedded Kafka", k));
     k.start();
     return k.bootstrapServers();
   }
@@ -227,18 +237,19 @@ public final class RoleServices implements AutoCloseable {
             + " needs an external S3 endpoint (only role all starts an embedded one)");
       }
       client = inst.s3Client();
-      toClose.push(client);
+      toClose.push(named("S3 client", client));
       if (createBucket) {
         createBucketIfMissing(client, bucket);
       }
       return client;
     }
-    EmbeddedS3 e = EmbeddedS3.builder().directory(Path.of(inst.config().get(ConfigKey.S3_DATA_DIR))).build();
-    toClose.push(e);
+    EmbeddedS3 e = EmbeddedS3.builder().directory(Path.of(inst.config().get(ConfigKey.S3_DATA_DIR)))
+        .stoppedByOwnerAtExit().build();
+    toClose.push(named("embedded S3", e));
     e.start();
     client = inst.s3Client(e.endpoint(),
         StaticCredentialsProvider.create(AwsBasicCredentials.create(e.accessKey(), e.secretKey())));
-    toClose.push(client);
+    toClose.push(named("S3 client", client));
     createBucketIfMissing(client, bucket);
     return client;
   }
@@ -315,6 +326,39 @@ public final class RoleServices implements AutoCloseable {
     stopped.await();
   }
 
+  /**
+   * Stops ingest, worker and publisher in parallel: each waits for its consumers' polls and its
+   * work in flight, and none needs another to stop first.
+   */
+  private void closeStages() throws InterruptedException {
+    List<Thread> stopping = new ArrayList<>();
+    for (Named stage : stages) {
+      Thread t = new Thread(() -> closeTimed(stage), "erofs-stop-" + stage.name());
+      t.start();
+      stopping.add(t);
+    }
+    for (Thread t : stopping) {
+      t.join();
+    }
+  }
+
+  /** Something to stop, with the name its log lines use. */
+  private record Named(String name, AutoCloseable closer) {}
+
+  private static Named named(String name, AutoCloseable closer) {
+    return new Named(name, closer);
+  }
+
+  private static void closeTimed(Named c) {
+    long t0 = System.nanoTime();
+    try {
+      c.closer().close();
+    } catch (Exception e) {
+      LOG.warn("stopping {} failed: {}", c.name(), e.toString());
+    }
+    LOG.info("stopped {} in {} ms", c.name(), (System.nanoTime() - t0) / 1_000_000);
+  }
+
   /** Stops everything, newest first: readiness turns 503 at once, then the services stop. */
   @Override
   public synchronized void close() {
@@ -322,19 +366,10 @@ public final class RoleServices implements AutoCloseable {
       return;
     }
     closed = true;
+    exitHook.cancel();
     LOG.info("stopping role {}", role.label());
     while (!toClose.isEmpty()) {
-      AutoCloseable c = toClose.pop();
-      long t0 = System.nanoTime();
-      try {
-        c.close();
-      } catch (Exception e) {
-        LOG.warn("stopping {} failed: {}", c, e.toString());
-      }
-      long ms = (System.nanoTime() - t0) / 1_000_000;
-      if (ms > 1000) {
-        LOG.info("stopping {} took {} ms", c, ms);
-      }
+      closeTimed(toClose.pop());
     }
     stopped.countDown();
   }

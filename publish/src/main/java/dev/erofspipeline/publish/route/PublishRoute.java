@@ -58,6 +58,8 @@ public final class PublishRoute extends RouteBuilder {
   private String consumer(String topic) {
     return "kafka:" + topic + "?brokers=" + settings.brokers() + "&groupId=" + settings.groupId()
         + "&autoOffsetReset=earliest&autoCommitEnable=false&allowManualCommit=true&breakOnFirstError=true"
+        // stopping waits for each consumer's poll to return (Camel's default timeout is 5 s)
+        + "&pollTimeoutMs=500"
         + "&valueDeserializer=org.apache.kafka.common.serialization.ByteArrayDeserializer";
   }
 

@@ -46,7 +46,7 @@ public final class SigningRoute extends RouteBuilder {
   @Override
   public void configure() {
     from("kafka:" + topics.signingRequests() + "?brokers=" + brokers + "&groupId=" + groupId
-        + "&autoOffsetReset=earliest&autoCommitEnable=false&allowManualCommit=true"
+        + "&autoOffsetReset=earliest&autoCommitEnable=false&allowManualCommit=true&pollTimeoutMs=500"
         + "&valueDeserializer=org.apache.kafka.common.serialization.ByteArrayDeserializer")
         .routeId("signer")
         .process(this::sign)
