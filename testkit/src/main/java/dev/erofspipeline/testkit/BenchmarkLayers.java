@@ -2,6 +2,7 @@ package dev.erofspipeline.testkit;
 
 import java.io.BufferedOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -28,7 +29,23 @@ public final class BenchmarkLayers {
     public record Layer(Path blob, String digest, String diffId, long tarSize, long blobSize) {
     }
 
+    /** Reads one layer's blob (e.g. converts it). */
+    @FunctionalInterface
+    public interface BlobTask {
+        void run(InputStream blob, Layer layer) throws Exception;
+    }
+
     private BenchmarkLayers() {
+    }
+
+    /** Runs {@code task} on every layer's blob, read from its file, {@code parallelism} at a time; returns MB/s of tar. */
+    public static double tarThroughput(List<Layer> layers, int parallelism, BlobTask task) throws Exception {
+        double seconds = Benchmarks.parallelSeconds(layers, parallelism, l -> {
+            try (InputStream in = Files.newInputStream(l.blob())) {
+                task.run(in, l);
+            }
+        });
+        return layers.stream().mapToLong(Layer::tarSize).sum() / 1e6 / seconds;
     }
 
     /** {@code count} layers of {@code minMiB}..{@code maxMiB} MiB of tar under {@code dir}, generated if missing. */

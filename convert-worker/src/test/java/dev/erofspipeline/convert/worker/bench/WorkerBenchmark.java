@@ -85,7 +85,7 @@ public final class WorkerBenchmark {
       double[] core = new double[3];
       double[] worker = new double[3];
       for (int p = 1; p <= 2; p++) {
-        core[p] = coreThroughput(layers, p, tarTotal);
+        core[p] = coreThroughput(layers, p);
         worker[p] = workerThroughput(kafka, s3, registry, warmUp, layers, p, tarTotal);
         System.out.printf(Locale.ROOT, "parallelism %d: core %.1f MB/s, worker %.1f MB/s, worker/core %.0f%% (load %s)%n",
             p, core[p], worker[p], 100 * worker[p] / core[p], Benchmarks.loadAverage());
@@ -105,15 +105,13 @@ public final class WorkerBenchmark {
     return tarTotal / 1e6 / ((System.nanoTime() - t0) / 1e9);
   }
 
-  private static double coreThroughput(List<Layer> layers, int parallelism, long tarTotal) throws Exception {
+  private static double coreThroughput(List<Layer> layers, int parallelism) throws Exception {
     LayerConverter converter = new LayerConverter(ConversionLimits.DEFAULT,
         LayerConverter.Options.DEFAULT.withParallel(parallelism < Runtime.getRuntime().availableProcessors()));
-    return tarTotal / 1e6 / Benchmarks.parallelSeconds(layers, parallelism, l -> {
-      try (InputStream in = Files.newInputStream(l.blob())) {
-        converter.convert(in, l.digest(), true, l.diffId(), OutputStream.nullOutputStream(), OutputStream.nullOutputStream());
-      }
-    });
+    return BenchmarkLayers.tarThroughput(layers, parallelism, (in, l) ->
+        converter.convert(in, l.digest(), true, l.diffId(), OutputStream.nullOutputStream(), OutputStream.nullOutputStream()));
   }
+
 
   private static double workerThroughput(KafkaFixture kafka, S3Fixture s3, RegistryFixture registry, List<Layer> warmUp,
       List<Layer> layers, int parallelism, long tarTotal) throws Exception {
