@@ -1,6 +1,7 @@
 package dev.erofspipeline.launcher;
 
 import static dev.erofspipeline.launcher.CommandRun.run;
+import static dev.erofspipeline.launcher.OpsEndpoint.get;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -19,10 +20,6 @@ import dev.erofspipeline.testkit.RegistryFixture;
 import dev.erofspipeline.testkit.S3Fixture;
 import dev.erofspipeline.testkit.TarLayer;
 import java.net.ServerSocket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -63,7 +60,6 @@ class MultiProcessTest {
 
   private static final RecordValidator V = RecordValidator.defaults();
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
   private static final Pattern IN_FLIGHT = Pattern.compile("(?m)^erofs_worker_jobs_in_flight ([0-9.]+)$");
 
   @TempDir Path dir;
@@ -114,16 +110,6 @@ class MultiProcessTest {
       }
     });
     return b.toString();
-  }
-
-  private static String get(int port, String path) {
-    try {
-      HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-          .timeout(Duration.ofSeconds(3)).build(), HttpResponse.BodyHandlers.ofString());
-      return r.statusCode() == 200 ? r.body() : null;
-    } catch (Exception notYet) {
-      return null;
-    }
   }
 
   private static double inFlight(int port) {

@@ -24,9 +24,9 @@ import org.bouncycastle.openssl.jcajce.JcaPKCS8Generator;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
 /** A throwaway CA and a code-signing leaf, written as PEM files: key, chain (leaf then CA), CA. */
-record TestSigningKeys(Path key, Path chain, Path ca) {
+public record TestSigningKeys(Path key, Path chain, Path ca) {
 
-  static TestSigningKeys create(Path dir) throws Exception {
+  public static TestSigningKeys create(Path dir) throws Exception {
     KeyPair caKey = rsa();
     X509Certificate ca = certificate("CN=Launcher Test CA", caKey, null, caKey);
     KeyPair leafKey = rsa();

@@ -183,6 +183,11 @@ public final class OciLayoutBuilder {
     private final Path dir;
     private final Path blobs;
     private final List<Map<String, Object>> indexEntries = new ArrayList<>();
+    /** A layer shared by many images is compressed once; weak, so a layer used once can be collected. */
+    private final Map<TarLayer, Map<Compression, WrittenBlob>> written = new java.util.WeakHashMap<>();
+
+    /** What {@link #written} keeps of a layer: no reference back to the tar, or it would never be collected. */
+    private record WrittenBlob(Descriptor descriptor, String diffId) {}
 
     /** Creates a layout directory (blobs already there are kept; index.json starts empty). */
     public OciLayoutBuilder(Path dir) {
@@ -270,18 +275,22 @@ public final class OciLayoutBuilder {
         return new Descriptor(mediaType, digest, content.length);
     }
 
+    private synchronized Layer writeLayer(TarLayer t, Compression c) {
+        WrittenBlob b = written.computeIfAbsent(t, k -> new java.util.EnumMap<>(Compression.class)).computeIfAbsent(c, k -> {
+            byte[] tar = t.tar();
+            return new WrittenBlob(writeBlob(c.mediaType(), c.compress(tar)), Digests.sha256(tar));
+        });
+        return new Layer(b.descriptor(), b.diffId(), c, t);
+    }
+
     private Image writeImage(String tag, ImageSpec spec) {
         List<Layer> layers = new ArrayList<>();
         List<Object> diffIds = new ArrayList<>();
         List<Object> history = new ArrayList<>();
         for (int i = 0; i < spec.layers.size(); i++) {
-            TarLayer t = spec.layers.get(i);
-            Compression c = spec.compressions.get(i);
-            byte[] tar = t.tar();
-            String diffId = Digests.sha256(tar);
-            Descriptor d = writeBlob(c.mediaType(), c.compress(tar));
-            layers.add(new Layer(d, diffId, c, t));
-            diffIds.add(diffId);
+            Layer layer = writeLayer(spec.layers.get(i), spec.compressions.get(i));
+            layers.add(layer);
+            diffIds.add(layer.diffId());
             Map<String, Object> h = new LinkedHashMap<>();
             h.put("created", EPOCH);
             h.put("created_by", "testkit layer " + i);

@@ -67,6 +67,7 @@ public final class RegistryFixture extends Fixture<RegistryFixture> {
 
     private final boolean useContainer;
     private final List<NotificationEndpoint> notifications = new ArrayList<>();
+    private boolean accessLog;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5))
             .version(HttpClient.Version.HTTP_1_1).build();
 
@@ -111,6 +112,24 @@ public final class RegistryFixture extends Fixture<RegistryFixture> {
         }
         notifications.add(endpoint);
         return this;
+    }
+
+    /**
+     * Writes an access log line per request (method, path, status) to the registry's log, effective at the
+     * next (re)start; the load test counts registry requests with it.
+     */
+    public synchronized RegistryFixture withAccessLog() {
+        if (useContainer) {
+            throw new UnsupportedOperationException("the access log is only wired for the docker-registry process");
+        }
+        accessLog = true;
+        return this;
+    }
+
+    /** The registry's log file (process mode): its output, and the access log when enabled. */
+    public Path logFile() {
+        requireProcess();
+        return log;
     }
 
     private static RegistryFixture sharedInstance;
@@ -217,7 +236,7 @@ public final class RegistryFixture extends Fixture<RegistryFixture> {
     public synchronized String configYaml() {
         StringBuilder y = new StringBuilder();
         y.append("version: 0.1\n");
-        y.append("log:\n  level: info\n  accesslog:\n    disabled: true\n");
+        y.append("log:\n  level: info\n  accesslog:\n    disabled: ").append(!accessLog).append('\n');
         y.append("storage:\n  filesystem:\n    rootdirectory: ").append(quote(storage.toString())).append('\n');
         y.append("  delete:\n    enabled: true\n  cache:\n    blobdescriptor: inmemory\n");
         y.append("http:\n  addr: ").append(EmbeddedSupport.LOOPBACK).append(':').append(port).append('\n');

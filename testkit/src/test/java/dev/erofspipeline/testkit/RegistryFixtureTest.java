@@ -187,6 +187,15 @@ class RegistryFixtureTest {
         }
     }
 
+    @Test
+    void writesAnAccessLogLinePerRequestWhenAsked() throws Exception {
+        try (RegistryFixture reg = RegistryFixture.process().withAccessLog().start()) {
+            assertFalse(reg.http().blobExists("log/app", "sha256:" + "0".repeat(64)));
+            String log = Files.readString(reg.logFile());
+            assertTrue(log.contains("\"HEAD /v2/log/app/blobs/sha256:" + "0".repeat(64) + " HTTP/1.1\" 404"), log);
+        }
+    }
+
     private static byte[] readBlob(OciLayoutBuilder layout, String digest) {
         try {
             return Files.readAllBytes(layout.blobPath(digest));
