@@ -1,21 +1,26 @@
 package dev.erofspipeline.publish.route;
 
+import dev.erofspipeline.registry.Digests;
 import dev.erofspipeline.schemas.ImageRecord;
 import dev.erofspipeline.schemas.RecordValidator;
 import dev.erofspipeline.schemas.SchemaViolationException;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.ListObjectsV2Request;
 import software.amazon.awssdk.services.s3.model.ListObjectsV2Response;
+import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
+import software.amazon.awssdk.services.s3.model.S3Exception;
 import software.amazon.awssdk.services.s3.model.S3Object;
 
 /**
  * Image records waiting for layer results, kept in S3 ({@code <prefix>/pending/<subject hex>-<profile
- * fingerprint>.json}) so that an image whose record offset was committed is not forgotten by a
- * restart: the publisher rescans them at start and periodically.
+ * fingerprint>-<16 hex of sha256(registry/repository)>.json}) so that an image whose record offset was
+ * committed is not forgotten by a restart: the publisher rescans them at start and periodically.
  */
 final class PendingImages {
 
@@ -32,9 +37,15 @@ final class PendingImages {
     this.validator = validator;
   }
 
+  /**
+   * One object per image, profile and repository: the same manifest pushed to two repositories is
+   * two publications, and one of them finishing must not remove the other's record.
+   */
   private String key(ImageRecord r) {
     String fp = r.profile() == null ? "none" : r.profile().fingerprint();
-    return folder + r.subject().digest().substring(7) + "-" + fp + ".json";
+    byte[] where = (r.registry() + "/" + r.repository()).getBytes(StandardCharsets.UTF_8);
+    String repo = HexFormat.of().formatHex(Digests.newSha256().digest(where), 0, 8);
+    return folder + r.subject().digest().substring(7) + "-" + fp + "-" + repo + ".json";
   }
 
   void put(ImageRecord r) throws IOException {
@@ -53,6 +64,21 @@ final class PendingImages {
     }
   }
 
+  /** Whether the image is still waiting here (its publication or failure removes it). */
+  boolean contains(ImageRecord r) throws IOException {
+    try {
+      s3.headObject(b -> b.bucket(bucket).key(key(r)));
+      return true;
+    } catch (S3Exception e) {
+      if (e.statusCode() == 404) {
+        return false;
+      }
+      throw new IOException("reading pending image " + key(r) + ": " + e.getMessage(), e);
+    } catch (RuntimeException e) {
+      throw new IOException("reading pending image " + key(r) + ": " + e.getMessage(), e);
+    }
+  }
+
   List<ImageRecord> list() throws IOException {
     List<ImageRecord> out = new ArrayList<>();
     try {
@@ -68,6 +94,8 @@ final class PendingImages {
             out.add(validator.read(ImageRecord.class, s3.getObjectAsBytes(b -> b.bucket(bucket).key(o.key())).asByteArray()));
           } catch (SchemaViolationException e) {
             s3.deleteObject(b -> b.bucket(bucket).key(o.key())); // not ours to keep
+          } catch (NoSuchKeyException published) {
+            // removed between the listing and the read: published or failed meanwhile
           }
         }
         token = page.isTruncated() ? page.nextContinuationToken() : null;

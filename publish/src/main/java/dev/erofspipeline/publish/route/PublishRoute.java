@@ -41,7 +41,18 @@ public final class PublishRoute extends RouteBuilder {
     }
   }
 
-  private record Out(String topic, String key, byte[] value) {}
+  /** A record to send; {@code requeue}: an image record this stage sends back to itself. */
+  private record Out(String topic, String key, byte[] value, boolean requeue) {
+    Out(String topic, String key, byte[] value) {
+      this(topic, key, value, false);
+    }
+  }
+
+  /**
+   * Kafka header on the image records this stage requeues to {@code erofs.images}, so that a requeue
+   * is told from a request without changing the record's schema.
+   */
+  static final String REQUEUE_HEADER = "erofs-requeue";
 
   private final Settings settings;
   private final Topics topics;
@@ -98,7 +109,8 @@ public final class PublishRoute extends RouteBuilder {
     } catch (SchemaViolationException ex) {
       return List.of(deadLetter(e.getMessage(), topics.images(), value, ex, ex.reasonCode()));
     }
-    return outputs(List.of(service.onImage(image)));
+    boolean requeued = e.getMessage().getHeader(REQUEUE_HEADER) != null;
+    return outputs(List.of(requeued ? service.onRequeuedImage(image) : service.onImage(image)));
   }
 
   private List<Out> onLayerResult(Exchange e) throws Exception {
@@ -132,7 +144,7 @@ public final class PublishRoute extends RouteBuilder {
     List<Out> out = new ArrayList<>();
     for (PublishService.Outcome o : outcomes) {
       if (o.requeue() != null) {
-        out.add(new Out(topics.images(), o.requeue().key(), validator.write(o.requeue())));
+        out.add(new Out(topics.images(), o.requeue().key(), validator.write(o.requeue()), true));
       }
       if (o.status() == null) {
         continue;
@@ -162,6 +174,11 @@ public final class PublishRoute extends RouteBuilder {
     Message m = e.getMessage();
     m.setHeader(KafkaConstants.OVERRIDE_TOPIC, o.topic());
     m.setHeader(KafkaConstants.KEY, o.key());
+    if (o.requeue()) {
+      m.setHeader(REQUEUE_HEADER, "1");
+    } else {
+      m.removeHeader(REQUEUE_HEADER); // a consumed requeue's own header is not passed on
+    }
     m.setBody(o.value());
   }
 }

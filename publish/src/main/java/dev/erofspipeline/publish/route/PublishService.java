@@ -169,6 +169,19 @@ public final class PublishService {
     return out;
   }
 
+  /**
+   * A record this service sent back to {@code erofs.images} ({@link Outcome#requeue()}) arrived. It
+   * may have waited behind a long backlog, longer than any hold here, while another requeue of the
+   * same image was published: if the image no longer waits in the pending store, its publication
+   * (or failure) is done and the record is dropped; otherwise as {@link #onImage}.
+   */
+  public Outcome onRequeuedImage(ImageRecord image) throws IOException {
+    if (!pending.contains(image)) {
+      return new Outcome(null, null, List.of(), null);
+    }
+    return onImage(image);
+  }
+
   /** An image record arrived (from ingest, or requeued): publish it if all results exist, else remember it. */
   public Outcome onImage(ImageRecord image) throws IOException {
     String key = imageKey(image);

@@ -110,14 +110,20 @@ class PublishRouteTest {
         images.subscribe(List.of(topics.images()));
         long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
         int withSubject = 0;
+        int markedRequeue = 0;
         while (withSubject < 2 && System.nanoTime() < deadline) {
           for (ConsumerRecord<byte[], byte[]> r : images.poll(Duration.ofMillis(200))) {
             if (r.key() != null && new String(r.key(), StandardCharsets.UTF_8).equals(subject)) {
               withSubject++;
+              if (r.headers().lastHeader(PublishRoute.REQUEUE_HEADER) != null) {
+                markedRequeue++;
+              }
             }
           }
         }
         assertTrue(withSubject >= 2, "requeued image record keyed by subject: " + withSubject);
+        // told from a request by its header, so a stale requeue is dropped (PublishServiceTest)
+        assertEquals(withSubject - 1, markedRequeue, "the request unmarked, its requeues marked");
       }
 
       // results already there: published or failed at once

@@ -16,10 +16,15 @@ import dev.erofspipeline.schemas.RecordValidator;
 import dev.erofspipeline.testkit.RegistryFixture;
 import dev.erofspipeline.testkit.S3Fixture;
 import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
 import java.util.EnumSet;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import software.amazon.awssdk.core.sync.RequestBody;
@@ -28,6 +33,22 @@ import software.amazon.awssdk.core.sync.RequestBody;
 class PublishServiceTest {
 
   @RegisterExtension static final RegistryFixture REGISTRY = RegistryFixture.shared();
+
+  private static final S3Fixture S3 = S3Fixture.shared();
+  private static final RecordValidator V = RecordValidator.defaults();
+  private static final RouteTestSupport SUPPORT = new RouteTestSupport();
+
+  /** A publisher of the image-bundle profile to the test registry. */
+  private static Publisher bundlePublisher() {
+    return SUPPORT.publisher(S3.start(), REGISTRY.host(), EnumSet.of(PublishProfile.IMAGE_BUNDLE));
+  }
+
+  /** The test image's layer results, staged under {@code prefix} as the worker leaves them. */
+  private static List<LayerResult> stageResults(String prefix) {
+    List<LayerResult> results = SUPPORT.stage(S3.start(), prefix, ConversionProfile.TAR_INDEX);
+    writeResults(S3, results, V);
+    return results;
+  }
 
   private static void writeResults(S3Fixture s3, List<LayerResult> results, RecordValidator v) {
     for (LayerResult r : results) {
@@ -53,7 +74,7 @@ class PublishServiceTest {
       // complete: requeued to erofs.images (keyed by subject), where it is published
       assertEquals(image, out.get(0).requeue());
       assertNull(out.get(0).status());
-      PublishService.Outcome published = restarted.onImage(out.get(0).requeue());
+      PublishService.Outcome published = restarted.onRequeuedImage(out.get(0).requeue());
       assertEquals(ImageStatus.State.PUBLISHED, published.status().state());
       assertEquals(3, published.status().layersDone());
       assertTrue(restarted.retryPending().isEmpty(), "nothing left pending");
@@ -78,8 +99,84 @@ class PublishServiceTest {
         service.onLayerResult(r).stream().map(PublishService.Outcome::requeue).filter(Objects::nonNull).forEach(requeued::add);
       }
       assertEquals(List.of(image), requeued, "one requeue for the image, not one per result");
-      assertEquals(ImageStatus.State.PUBLISHED, service.onImage(requeued.get(0)).status().state());
+      assertEquals(ImageStatus.State.PUBLISHED, service.onRequeuedImage(requeued.get(0)).status().state());
       assertTrue(service.onLayerResult(results.get(0)).isEmpty(), "a published image waits on nothing");
+    }
+  }
+
+  /** A clock the test moves. */
+  private static final class MovableClock extends Clock {
+    private Instant now = Instant.parse("2026-11-27T08:00:00Z");
+
+    void advance(Duration d) {
+      now = now.plus(d);
+    }
+
+    @Override
+    public Instant instant() {
+      return now;
+    }
+
+    @Override
+    public ZoneId getZone() {
+      return ZoneOffset.UTC;
+    }
+
+    @Override
+    public Clock withZone(ZoneId zone) {
+      throw new UnsupportedOperationException();
+    }
+  }
+
+  /**
+   * Found by the load test (scripts/load-test.sh): with a backlog of minutes on erofs.images, the
+   * timer requeued an image again after the requeue hold, and that second record, consumed longer
+   * than the hold after the first was published, published the image again.
+   */
+  @Test
+  void aRequeueThatWaitedBehindABacklogIsDroppedWhenTheImageWasPublished() throws Exception {
+    String prefix = "svc-backlog-" + System.nanoTime();
+    ImageRecord image = SUPPORT.seed(REGISTRY, "svc/backlog");
+    MovableClock clock = new MovableClock();
+    try (Publisher p = bundlePublisher()) {
+      PublishService service = PublishService.create(p, S3.client(), S3.bucket(), prefix, V, clock);
+      assertEquals(ImageStatus.State.CONVERTING, service.onImage(image).status().state());
+      ImageRecord first = service.onLayerResult(stageResults(prefix).get(0)).get(0).requeue();
+      assertEquals(image, first);
+      clock.advance(Duration.ofMinutes(2)); // the requeued record still waits behind the backlog
+      List<PublishService.Outcome> timer = service.retryPending();
+      assertEquals(1, timer.size());
+      assertEquals(image, timer.get(0).requeue(), "the timer requeues it again: the first requeue may have been lost");
+      assertEquals(ImageStatus.State.PUBLISHED, service.onRequeuedImage(first).status().state());
+      clock.advance(Duration.ofMinutes(2));
+      PublishService.Outcome again = service.onRequeuedImage(timer.get(0).requeue());
+      assertNull(again.status(), "published once: " + again);
+      assertNull(again.requeue());
+      assertTrue(service.retryPending().isEmpty(), "nothing left pending");
+    }
+  }
+
+  /** The same manifest in two repositories is two publications; the first one done does not end the other. */
+  @Test
+  void theSameManifestWaitingInTwoRepositoriesIsPublishedInEach() throws Exception {
+    String prefix = "svc-twins-" + System.nanoTime();
+    ImageRecord a = SUPPORT.seed(REGISTRY, "svc/twin-a");
+    ImageRecord b = SUPPORT.seed(REGISTRY, "svc/twin-b");
+    assertEquals(a.subject(), b.subject());
+    try (Publisher p = bundlePublisher()) {
+      PublishService service = PublishService.create(p, S3.client(), S3.bucket(), prefix, V, Clock.systemUTC());
+      for (ImageRecord r : List.of(a, b)) {
+        assertEquals(ImageStatus.State.CONVERTING, service.onImage(r).status().state());
+      }
+      List<ImageRecord> requeued = service.onLayerResult(stageResults(prefix).get(0)).stream()
+          .map(PublishService.Outcome::requeue).filter(Objects::nonNull).toList();
+      assertEquals(Set.of(a, b), Set.copyOf(requeued));
+      for (ImageRecord r : requeued) {
+        PublishService.Outcome o = service.onRequeuedImage(r);
+        assertEquals(ImageStatus.State.PUBLISHED, o.status().state(), r.repository() + ": " + o);
+        assertEquals(r.repository(), o.status().repository());
+      }
+      assertTrue(service.retryPending().isEmpty(), "nothing left pending");
     }
   }
 
@@ -103,7 +200,7 @@ class PublishServiceTest {
       List<PublishService.Outcome> requeued = service.retryPending();
       assertEquals(1, requeued.size());
       assertEquals(image, requeued.get(0).requeue());
-      List<PublishService.Outcome> second = List.of(service.onImage(requeued.get(0).requeue()));
+      List<PublishService.Outcome> second = List.of(service.onRequeuedImage(requeued.get(0).requeue()));
       assertEquals(ImageStatus.State.FAILED, second.get(0).status().state());
       assertNotNull(second.get(0).deadLetter());
       assertEquals("registry-unavailable", second.get(0).deadLetter().reasonCode());
