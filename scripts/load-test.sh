@@ -17,7 +17,8 @@ for tool in docker-registry skopeo; do
 done
 work=$(mktemp -d /tmp/erofs-load-XXXXXX)
 cp_file="$work/classpath"
-trap 'rm -rf "$work"' EXIT
+# the generated layout and the Kafka/S3 data go; the logs of every process stay for a look
+trap 'rm -rf "$work/run/layout" "$work/run/infra" "$work/classpath"; echo "load-test: logs in $work/run" >&2' EXIT
 # the launcher jar the roles run, and the test classes of the driver, from this tree only (-am)
 mvn -B -q -DskipTests -pl launcher -am package
 mvn -B -q -DskipTests -pl launcher -am test-compile dependency:build-classpath \

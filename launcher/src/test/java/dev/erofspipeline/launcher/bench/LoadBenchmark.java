@@ -81,6 +81,8 @@ public final class LoadBenchmark {
   private final Map<String, Process> processes = new LinkedHashMap<>();
   private final Map<String, Integer> ports = new LinkedHashMap<>();
   private final Map<String, Long> peakRss = new ConcurrentHashMap<>();
+  /** CPU time (user + system, clock ticks) of each process at its last sample. */
+  private final Map<String, Long> cpuTicks = new ConcurrentHashMap<>();
   private final List<String> samples = new ArrayList<>();
   private final Topics topics = Topics.defaults();
 
@@ -236,6 +238,7 @@ public final class LoadBenchmark {
     Map<String, PushedImage> byDigest = new HashMap<>();
     images.forEach(i -> byDigest.put(i.digest(), i));
     Map<String, ImageStatus> latest = new HashMap<>();
+    Map<String, Integer> statusBytes = new HashMap<>();
     Map<String, Integer> publishedRecords = new TreeMap<>();
     Map<String, Long> firstStatusAt = new HashMap<>();
     Map<String, Long> publishedAt = new HashMap<>();
@@ -252,6 +255,7 @@ public final class LoadBenchmark {
         for (ConsumerRecord<String, byte[]> rec : c.poll(Duration.ofMillis(500))) {
           ImageStatus s = V.read(ImageStatus.class, rec.value());
           latest.put(s.subjectDigest(), s);
+          statusBytes.put(s.subjectDigest(), rec.value().length);
           firstStatusAt.merge(s.subjectDigest(), rec.timestamp(), Math::min);
           if (s.state() == ImageStatus.State.PUBLISHED) {
             publishedRecords.merge(s.subjectDigest(), 1, Integer::sum);
@@ -416,6 +420,9 @@ public final class LoadBenchmark {
     summary.put("tarMBPerSecond", round(tarBytes / 1e6 / seconds));
     summary.put("dedupRatio", round((double) layerRefs / Math.max(1, convertedPerLayer.size())));
     summary.put("peakRssMB", peakRssMb());
+    Map<String, Double> cpu = new TreeMap<>();
+    cpuTicks.forEach((k, v) -> cpu.put(k, round(v / 100.0)));
+    summary.put("cpuSeconds", cpu);
     summary.put("layerQueueToResultP50s", round(percentile(queueToResult, 50)));
     summary.put("layerQueueToResultP95s", round(percentile(queueToResult, 95)));
     summary.put("layerWorkerP50s", round(histogramPercentile(buckets, 50)));
@@ -423,6 +430,8 @@ public final class LoadBenchmark {
     summary.put("imageQueuedToPublishedP50s", round(percentile(imageLatency, 50)));
     summary.put("imageQueuedToPublishedP95s", round(percentile(imageLatency, 95)));
     summary.put("registryRequests", registryRequests);
+    // every role keeps the latest status of every image in memory (StatusTopic): this is its size on the wire
+    summary.put("statusRecordBytesMean", round(statusBytes.values().stream().mapToInt(Integer::intValue).average().orElse(0)));
     summary.put("lostImages", lostImages);
     summary.put("failedStatusRecords", failed);
     summary.put("layersWithoutThreeObjects", layersWithoutThree);
@@ -502,12 +511,16 @@ public final class LoadBenchmark {
       }
     }
 
-    /** VmRSS now (MB), recording VmHWM, the kernel's peak, as the peak. */
+    /** VmRSS now (MB), recording VmHWM, the kernel's peak, as the peak, and the CPU time so far. */
     private String rss(String name, long pid) {
       if (pid < 0) {
         return "";
       }
       try {
+        // /proc/PID/stat: the command may hold spaces, so count fields after its closing parenthesis
+        String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        cpuTicks.put(name, Long.parseLong(f[11]) + Long.parseLong(f[12]));
         long rss = 0;
         for (String l : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
           if (l.startsWith("VmRSS:")) {
