@@ -21,7 +21,8 @@ import java.util.UUID;
  * digests, limits, tar parser and file tree, so the same reason codes for bad input. While the tar
  * is parsed its bytes are spooled to a temporary file ({@link TarSpool}, in {@link
  * LayerConverter.Options#tempDir()}); once every check passed the image is written from the file
- * tree and the spool, hashed into the tree as it goes, then the tree is appended. Memory holds the
+ * tree and the spool, hashed into the tree as it goes (its leaf digests on a second thread with
+ * {@link LayerConverter.Options#parallel()}), then the tree is appended. Memory holds the
  * file tree and the plan, not the tar; the temporary disk used is about the size of the tar.
  *
  * <p>UUIDs: the EROFS superblock gets v5 of {@code "erofs-native:blobs/" + D} (a different
@@ -71,18 +72,11 @@ public final class NativeLayerConverter {
               options.verityMemoryBound(),
               options.tempDir())) {
         HashingOutputStream blobOut = new HashingOutputStream(imageOut);
-        image.write(spool, new OutputStream() {
-          @Override
-          public void write(int b) throws IOException {
-            write(new byte[] {(byte) b}, 0, 1);
-          }
-
-          @Override
-          public void write(byte[] b, int off, int len) throws IOException {
-            verity.update(b, off, len);
-            blobOut.write(b, off, len);
-          }
-        });
+        try (HashedImageOutput hashed =
+            new HashedImageOutput(verity, NativeImage.BLOCK_SIZE, blobOut, options.parallel())) {
+          image.write(spool, hashed);
+          hashed.finish();
+        }
         VerityTreeBuilder.Result tree = verity.finish(new byte[0], verityUuid, blobOut);
         blobOut.flush();
         return new NativeConversionResult(

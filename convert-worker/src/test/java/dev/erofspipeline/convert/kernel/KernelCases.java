@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.erofspipeline.convert.GoldenCases;
 import dev.erofspipeline.convert.Processes;
+import dev.erofspipeline.testkit.HostileCorpus;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -12,7 +13,10 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 
-/** The layers the kernel tests mount: every golden layer, and tars from {@code gen_tars.py}. */
+/**
+ * The layers the kernel tests mount: every golden layer, tars from {@code gen_tars.py}, and the
+ * hostile corpus's accepted layers.
+ */
 final class KernelCases {
   private KernelCases() {}
 
@@ -48,6 +52,20 @@ final class KernelCases {
       check.check("gen_tars --seed " + s, tar, d, problems);
       Files.delete(t);
     }
+    assertTrue(problems.isEmpty(), problems.size() + " problems:\n" + String.join("\n", problems));
+  }
+
+  /** Runs {@code check} on every layer the hostile corpus expects to be accepted (at least 10). */
+  static void acceptedHostile(Check check) throws Exception {
+    List<String> problems = new ArrayList<>();
+    int checked = 0;
+    for (HostileCorpus.Case c : HostileCorpus.layers()) {
+      if (c.accepted()) {
+        check.check("hostile " + c.name(), c.tar(), c.layerDigest(), problems);
+        checked++;
+      }
+    }
+    assertTrue(checked >= 10, checked + " accepted cases");
     assertTrue(problems.isEmpty(), problems.size() + " problems:\n" + String.join("\n", problems));
   }
 }

@@ -16,6 +16,7 @@ import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HexFormat;
@@ -112,7 +113,7 @@ record MountedTree(Map<String, MountedTree.Node> nodes, Map<String, Map<String, 
   /** Keeps at most 20 lines of problems added since {@code before}, and a count of the rest. */
   static void capProblems(String name, List<String> problems, int before) {
     if (problems.size() - before > 20) {
-      List<String> mine = new java.util.ArrayList<>(problems.subList(before, before + 20));
+      List<String> mine = new ArrayList<>(problems.subList(before, before + 20));
       mine.add(name + ": ... " + (problems.size() - before - 20) + " more");
       problems.subList(before, problems.size()).clear();
       problems.addAll(mine);

@@ -18,8 +18,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The native profile under the kernel: every golden layer and {@value #RANDOM_TARS} tars from
- * {@code gen_tars.py} converted by both profiles, both images mounted ({@code mount -t erofs -o
+ * The native profile under the kernel: every golden layer, {@value #RANDOM_TARS} tars from {@code
+ * gen_tars.py} and the hostile corpus's accepted layers converted by both profiles, both images mounted ({@code mount -t erofs -o
  * loop,ro}; the native blob as written, tree appended) and the two trees compared with {@link
  * MountedTree#compare} (the tar index's tree is checked against the tars by {@link
  * KernelMountTest}). The golden images also go through erofs-utils 1.5: {@code fsck.erofs
@@ -49,6 +49,11 @@ class NativeKernelMountTest {
   void randomTarsMountAsTheirTarIndex() throws Exception {
     KernelCases.generated(tmp.resolve("gen"), FIRST_SEED, RANDOM_TARS,
         (name, tar, d, problems) -> check(name, tar, d, false, problems));
+  }
+
+  @Test
+  void acceptedHostileCasesMountAsTheirTarIndex() throws Exception {
+    KernelCases.acceptedHostile((name, tar, d, problems) -> check(name, tar, d, false, problems));
   }
 
   /** Converts both ways, mounts both, compares; adds one line per difference to {@code problems}. */
