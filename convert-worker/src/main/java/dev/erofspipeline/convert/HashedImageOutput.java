@@ -50,13 +50,10 @@ final class HashedImageOutput extends OutputStream {
 
   @Override
   public void write(byte[] b, int off, int n) throws IOException {
-    while (n > 0) {
-      int k = Math.min(n, CHUNK - len);
+    for (int k; n > 0; off += k, n -= k) {
+      k = Math.min(n, CHUNK - len);
       System.arraycopy(b, off, chunk, len, k);
-      len += k;
-      off += k;
-      n -= k;
-      if (len == CHUNK) {
+      if ((len += k) == CHUNK) {
         writeChunk();
       }
     }
