@@ -44,7 +44,8 @@ public final class LayerConverter {
    * @param chunkSize bytes per buffer handed from decompression to hashing and parsing
    * @param chunks buffers in flight between the two threads
    * @param verityMemoryBound heap for verity digests per tree level before spilling to a file
-   * @param tempDir where verity spill files go (null: the default temporary directory)
+   * @param tempDir where verity spill files and the native profile's tar spool go (null: the
+   *     default temporary directory)
    */
   public record Options(
       boolean parallel, int chunkSize, int chunks, long verityMemoryBound, Path tempDir) {

@@ -17,8 +17,9 @@ import java.nio.file.StandardOpenOption;
 /**
  * A copy on disk of the tar as the parser read it, so that file data can be laid out after the
  * whole archive is known (a later member may replace an earlier one) without holding it in memory.
- * Positions are tar offsets: {@link Inode#dataOffset()} addresses the spool directly. The file is
- * deleted on {@link #close()}.
+ * Positions are tar offsets: {@link Inode#dataOffset()} addresses the spool directly. On Linux the
+ * file is unlinked as soon as it is open ({@code DELETE_ON_CLOSE}), so nothing is left behind even
+ * if the process dies; elsewhere it is deleted on {@link #close()}.
  */
 public final class TarSpool implements Closeable {
   private static final int BUFFER = 1 << 20;
