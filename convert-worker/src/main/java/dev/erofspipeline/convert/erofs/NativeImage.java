@@ -48,10 +48,6 @@ public final class NativeImage {
     return layout.blocks() * BLOCK_SIZE;
   }
 
-  public long inodeCount() {
-    return layout.inodes().size();
-  }
-
   /**
    * Writes the image ({@link #size()} bytes) to {@code out}, file data read from {@code spool}
    * (the tar the tree was read from).
@@ -84,9 +80,6 @@ public final class NativeImage {
       }
     }
     image.padTo(size());
-    if (image.position() != size()) {
-      throw new IllegalStateException("wrote " + image.position() + " bytes, planned " + size());
-    }
   }
 
   /** Directory or symlink bytes. */
@@ -117,10 +110,6 @@ public final class NativeImage {
     ImageOutput(OutputStream out, Consumer<byte[]> sealBlockZero) {
       this.out = out;
       this.sealBlockZero = sealBlockZero;
-    }
-
-    long position() {
-      return position;
     }
 
     void padTo(long target) throws IOException {

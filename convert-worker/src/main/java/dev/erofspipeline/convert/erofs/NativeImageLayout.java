@@ -11,12 +11,12 @@ import java.util.List;
 
 /**
  * Where everything of a native (full) image goes, with 4096-byte blocks: block 0 holds the
- * superblock, then the inodes follow in the tar index's traversal order ({@link InodeLayout#walk}) (each with its xattrs and, when it fits in
- * the same block, the tail of its data: FLAT_INLINE); after them come the whole data blocks, first
- * of regular files in tar order (so that the spool is read front to back), then of directories and
- * symlinks. The root comes first, at byte 1152 (nid 36: the superblock's 16-bit root nid always
- * fits). An inode record never crosses a block boundary unless it is larger than a block (only
- * with very large xattrs; it then starts a block).
+ * superblock, then the inodes follow in the tar index's traversal order ({@link InodeLayout#walk}),
+ * each with its xattrs and, when it fits in the same block, the tail of its data (FLAT_INLINE);
+ * after them come the whole data blocks, first of regular files in tar order (so that the spool is
+ * read front to back), then of directories and symlinks. The root comes first, at byte 1152 (nid
+ * 36: the superblock's 16-bit root nid always fits). An inode record never crosses a block
+ * boundary unless it is larger than a block (only with very large xattrs; it then starts a block).
  */
 final class NativeImageLayout extends InodeLayout {
   static final int BLOCK = 4096;
@@ -74,10 +74,10 @@ final class NativeImageLayout extends InodeLayout {
       p.layout = FLAT_PLAIN;
     }
     long length = record + p.idata;
-    long at = align(cursor, INODE_SLOT);
+    long at = BufferManager.alignUp(cursor, INODE_SLOT);
     long used = at % BLOCK;
     if (used != 0 && (length > BLOCK || used + length > BLOCK)) {
-      at = align(at, BLOCK);
+      at = BufferManager.alignUp(at, BLOCK);
     }
     p.pos = at;
     cursor = at + length;
@@ -112,9 +112,5 @@ final class NativeImageLayout extends InodeLayout {
 
   private static long ceilBlocks(long bytes) {
     return (bytes + BLOCK - 1) / BLOCK;
-  }
-
-  private static long align(long v, int a) {
-    return (v + a - 1) / a * a;
   }
 }
