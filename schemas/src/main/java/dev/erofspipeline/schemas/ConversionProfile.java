@@ -36,7 +36,8 @@ public record ConversionProfile(String name, String fingerprint) {
   public static final ConversionProfile NATIVE =
       fromParameters(
           "native",
-          "image=erofs-pipeline NativeLayerConverter 1, full EROFS, block 4096, uncompressed;"
+          "image=erofs-pipeline NativeLayerConverter 1, full EROFS, block 4096, uncompressed,"
+              + " uuid v5(url,erofs-native:blobs/D);"
               + "verity=sha256 type 1 data 4096 hash 4096 salt 32x00 appended at the image size,"
               + " superblock uuid v5(url,dmverity:blobs/D)");
 

@@ -2,6 +2,7 @@ package dev.erofspipeline.convert.worker;
 
 import dev.erofspipeline.convert.ConversionLimits;
 import dev.erofspipeline.convert.LayerConverter;
+import dev.erofspipeline.convert.NativeLayerConverter;
 import dev.erofspipeline.registry.Registries;
 import dev.erofspipeline.registry.RegistryOptions;
 import dev.erofspipeline.registry.RegistryTarget;
@@ -56,13 +57,14 @@ public final class ConvertWorker implements AutoCloseable {
     RecordValidator validator = RecordValidator.defaults();
     // Decompressing on a second thread pays only while cores outnumber layers in flight.
     boolean parallel = config.concurrency() < Runtime.getRuntime().availableProcessors();
-    LayerConverter converter =
-        new LayerConverter(config.limits(), LayerConverter.Options.DEFAULT.withParallel(parallel));
+    LayerConverter.Options options = LayerConverter.Options.DEFAULT.withParallel(parallel);
+    LayerConverter converter = new LayerConverter(config.limits(), options);
     handler =
         new LayerJobHandler(
             new S3Staging(config.s3(), config.bucket(), config.s3Prefix(), config.partSize(), validator),
             registry -> registries.computeIfAbsent(registry, r -> Registries.open(r, config.registryOptions())),
             converter,
+            new NativeLayerConverter(config.limits(), options),
             config.retry(),
             metrics,
             config.converterVersion());

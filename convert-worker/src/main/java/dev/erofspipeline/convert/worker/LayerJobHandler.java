@@ -3,8 +3,11 @@ package dev.erofspipeline.convert.worker;
 import dev.erofspipeline.convert.ConversionResult;
 import dev.erofspipeline.convert.InvalidLayerException;
 import dev.erofspipeline.convert.LayerConverter;
+import dev.erofspipeline.convert.NativeConversionResult;
+import dev.erofspipeline.convert.NativeLayerConverter;
 import dev.erofspipeline.registry.RegistryException;
 import dev.erofspipeline.registry.RegistryTarget;
+import dev.erofspipeline.schemas.ConversionProfile;
 import dev.erofspipeline.schemas.LayerJob;
 import dev.erofspipeline.schemas.LayerResult;
 import dev.erofspipeline.schemas.ResultDocument;
@@ -19,7 +22,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One layer job, start to finish, without Kafka: reuse a completed result from S3, or stream the
- * blob from its registry through the converter core into S3 and write {@code result.json} last.
+ * blob from its registry through the converter core into S3 and write {@code result.json} last. The
+ * job's profile picks the converter: {@link LayerConverter} (tar index and tree) or, for {@link
+ * ConversionProfile#NATIVE}, {@link NativeLayerConverter} (one {@code layer.erofs}); a job naming the
+ * native profile with another fingerprint (parameters this worker does not produce) is refused.
  * Transient failures are retried per {@link RetryPolicy}; everything else becomes a {@link
  * JobFailedException} with a reason code, for the dead-letter topic. After {@link #abandonAll()}
  * (a shutdown whose grace period ran out) jobs in flight end in {@link JobAbandonedException}
@@ -31,6 +37,7 @@ public final class LayerJobHandler {
   private final S3Staging staging;
   private final Function<String, RegistryTarget> registries;
   private final LayerConverter converter;
+  private final NativeLayerConverter nativeConverter;
   private final RetryPolicy retry;
   private final WorkerMetrics metrics;
   private final String converterVersion;
@@ -45,18 +52,24 @@ public final class LayerJobHandler {
       S3Staging staging,
       Function<String, RegistryTarget> registries,
       LayerConverter converter,
+      NativeLayerConverter nativeConverter,
       RetryPolicy retry,
       WorkerMetrics metrics,
       String converterVersion) {
     this.staging = staging;
     this.registries = registries;
     this.converter = converter;
+    this.nativeConverter = nativeConverter;
     this.retry = retry;
     this.metrics = metrics;
     this.converterVersion = converterVersion;
   }
 
   public LayerResult handle(LayerJob job) throws JobFailedException, InterruptedException {
+    if (job.profile().name().equals(ConversionProfile.NATIVE.name()) && !job.profile().isNative()) {
+      throw new JobFailedException("profile.unsupported", "native profile fingerprint " + job.profile().fingerprint()
+          + " is not the one this worker produces (" + ConversionProfile.NATIVE.fingerprint() + ")", null, 1);
+    }
     LayerResult.Staging at = staging.location(job.layer().digest(), job.profile());
     for (int attempt = 1; ; attempt++) {
       try {
@@ -130,20 +143,13 @@ public final class LayerJobHandler {
     // the converter checks the blob's digest in its pass
     InputStream source = registry.openBlobUnverified(job.repository(), job.layer().digest());
     openBlobs.add(source);
-    try (InputStream blob = new CountingInputStream(source, metrics::bytesIn);
-        MultipartUploadOutputStream index = staging.openIndex(at);
-        MultipartUploadOutputStream tree = staging.openTree(at)) {
+    try (InputStream blob = new CountingInputStream(source, metrics::bytesIn)) {
       if (abandoning) {
         source.close();
       }
-      ConversionResult r = converter.convert(blob, job.layer().digest(), true, job.diffId(), index, tree);
-      long converted = System.nanoTime();
-      metrics.phase(WorkerMetrics.Phase.CONVERT, converted - started);
-      abandonIfStopping(job, null); // nothing became visible yet: the uploads abort on close
-      metrics.bytesOut(index.commit() + tree.commit());
+      ResultDocument doc = job.profile().isNative()
+          ? convertNative(job, at, blob, started) : convertTarIndex(job, at, blob, started);
       long uploaded = System.nanoTime();
-      metrics.phase(WorkerMetrics.Phase.UPLOAD, uploaded - converted);
-      ResultDocument doc = toDocument(r, job);
       staging.putResult(at, doc);
       metrics.phase(WorkerMetrics.Phase.RESULT, System.nanoTime() - uploaded);
       metrics.converted(System.nanoTime() - started);
@@ -151,6 +157,62 @@ public final class LayerJobHandler {
     } finally {
       openBlobs.remove(source);
       metrics.finished();
+    }
+  }
+
+  /** Index and tree, each uploaded while produced; nothing becomes visible before both are complete. */
+  private ResultDocument convertTarIndex(LayerJob job, LayerResult.Staging at, InputStream blob, long started)
+      throws IOException, InvalidLayerException {
+    try (MultipartUploadOutputStream index = staging.openIndex(at);
+        MultipartUploadOutputStream tree = staging.openTree(at)) {
+      ConversionResult r = converter.convert(blob, job.layer().digest(), true, job.diffId(), index, tree);
+      long converted = converted(job, started);
+      metrics.bytesOut(index.commit() + tree.commit());
+      metrics.phase(WorkerMetrics.Phase.UPLOAD, System.nanoTime() - converted);
+      return toDocument(r, job);
+    }
+  }
+
+  /**
+   * Records the conversion phase and returns when it ended; after a shutdown gave up on the job,
+   * abandons it instead (nothing became visible yet: the uploads abort on close).
+   */
+  private long converted(LayerJob job, long started) {
+    long converted = System.nanoTime();
+    metrics.phase(WorkerMetrics.Phase.CONVERT, converted - started);
+    abandonIfStopping(job, null);
+    return converted;
+  }
+
+  /** {@code layer.erofs}, uploaded while produced; it becomes visible only once complete. */
+  private ResultDocument convertNative(LayerJob job, LayerResult.Staging at, InputStream blob, long started)
+      throws IOException, InvalidLayerException {
+    try (MultipartUploadOutputStream image = staging.openBlob(at)) {
+      NativeConversionResult r = nativeConverter.convert(blob, job.layer().digest(), true, job.diffId(), image);
+      long converted = converted(job, started);
+      metrics.bytesOut(image.commit());
+      metrics.phase(WorkerMetrics.Phase.UPLOAD, System.nanoTime() - converted);
+      return new ResultDocument(
+          r.layerDigest(),
+          r.diffId(),
+          null,
+          null,
+          null,
+          null,
+          null,
+          r.rootHash(),
+          r.salt(),
+          ResultDocument.SHA256,
+          r.blockSize(),
+          r.blockSize(),
+          r.dataBlocks(),
+          r.erofsUuid(),
+          r.verityUuid(),
+          null,
+          converterVersion,
+          job.profile(),
+          null,
+          new ResultDocument.NativeBlob(r.blobSize(), r.blobSha256(), r.imageSize()));
     }
   }
 

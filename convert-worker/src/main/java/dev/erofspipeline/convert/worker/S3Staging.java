@@ -19,8 +19,8 @@ import software.amazon.awssdk.services.s3.model.S3Exception;
 /**
  * The worker's view of the S3 staging area (ARCHITECTURE.md, "S3 layout"). A layer counts as
  * converted under a profile exactly when its {@code result.json} exists: that object is written
- * last, after {@code index.erofs} and {@code tree.verity} are complete, so its presence proves
- * both are.
+ * last, after {@code index.erofs} and {@code tree.verity} (or the native profile's {@code
+ * layer.erofs}) are complete, so its presence proves they are.
  */
 public final class S3Staging {
   private final S3Client s3;
@@ -38,7 +38,7 @@ public final class S3Staging {
   }
 
   public LayerResult.Staging location(String layerDigest, ConversionProfile profile) {
-    return StagingLayout.staging(bucket, prefix, layerDigest, profile.fingerprint());
+    return StagingLayout.staging(bucket, prefix, layerDigest, profile);
   }
 
   /**
@@ -76,6 +76,11 @@ public final class S3Staging {
 
   MultipartUploadOutputStream openTree(LayerResult.Staging at) {
     return new MultipartUploadOutputStream(s3, bucket, at.treeKey(), MediaTypes.EROFS_MERKLE_TREE, partSize);
+  }
+
+  /** The native profile's {@code layer.erofs}: EROFS image, verity superblock and tree. */
+  MultipartUploadOutputStream openBlob(LayerResult.Staging at) {
+    return new MultipartUploadOutputStream(s3, bucket, at.blobKey(), MediaTypes.EROFS_LAYER, partSize);
   }
 
   /** Writes {@code result.json}: the commit point of a conversion. */

@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.erofspipeline.convert.ConversionLimits;
 import dev.erofspipeline.convert.ConversionResult;
 import dev.erofspipeline.convert.LayerConverter;
+import dev.erofspipeline.convert.NativeConversionResult;
+import dev.erofspipeline.convert.NativeLayerConverter;
 import dev.erofspipeline.registry.RegistryOptions;
 import dev.erofspipeline.schemas.ConversionProfile;
 import dev.erofspipeline.schemas.DeadLetter;
@@ -15,6 +17,7 @@ import dev.erofspipeline.schemas.LayerJob;
 import dev.erofspipeline.schemas.LayerResult;
 import dev.erofspipeline.schemas.MediaTypes;
 import dev.erofspipeline.schemas.RecordValidator;
+import dev.erofspipeline.schemas.ResultDocument;
 import dev.erofspipeline.schemas.Topics;
 import dev.erofspipeline.testkit.FaultInjectingProxy;
 import dev.erofspipeline.testkit.KafkaFixture;
@@ -202,6 +205,40 @@ class ConvertWorkerTest {
       assertTrue(again.reused());
       assertEquals(results.get(first.digest()).result(), again.result());
       assertEquals(3.0, completed(run), "a redelivered job converts nothing");
+    }
+  }
+
+  @Test
+  void nativeJobsBecomeOneLayerErofsIdenticalToTheCoreAndAStaleNativeFingerprintIsRefused() throws Exception {
+    Layer l = imageA.layers().get(0);
+    LayerJob plain = job(REGISTRY.host(), "test/a", l);
+    LayerJob nativeJob = new LayerJob(plain.registry(), plain.repository(), plain.layer(), plain.diffId(),
+        ConversionProfile.NATIVE, plain.subjects(), null, false, plain.correlationId());
+    LayerJob stale = new LayerJob(plain.registry(), plain.repository(), plain.layer(), plain.diffId(),
+        new ConversionProfile(ConversionProfile.NATIVE.name(), "0123456789abcdef"), plain.subjects(), null, false,
+        plain.correlationId());
+    try (Run run = startWorker(1)) {
+      send(run.topics(), nativeJob);
+      send(run.topics(), stale);
+      LayerResult res = V.read(LayerResult.class, read(run.topics().layerResults(), 1).get(0).value());
+      DeadLetter refused = V.read(DeadLetter.class, read(run.topics().deadLetters(), 1).get(0).value());
+      assertEquals("profile.unsupported", refused.reasonCode());
+
+      byte[] blob = Files.readAllBytes(layoutDir.resolve("blobs/sha256/" + l.digest().substring(7)));
+      ByteArrayOutputStream image = new ByteArrayOutputStream();
+      NativeConversionResult local = new NativeLayerConverter(ConversionLimits.DEFAULT)
+          .convert(new ByteArrayInputStream(blob), l.digest(), true, l.diffId(), image);
+      assertTrue(res.result().isNative());
+      assertEquals(ConversionProfile.NATIVE, res.result().profile());
+      assertArrayEquals(image.toByteArray(), s3(res.staging().blobKey()), "layer.erofs of " + l.digest());
+      assertEquals(new ResultDocument.NativeBlob(local.blobSize(), local.blobSha256(), local.imageSize()), res.result().blob());
+      assertEquals(local.rootHash(), res.result().rootHash());
+      assertEquals(4096, res.result().dataBlockSize());
+      assertEquals(l.diffId(), res.result().diffId());
+      assertEquals(null, res.staging().indexKey());
+      assertTrue(res.staging().blobKey().endsWith("/" + ConversionProfile.NATIVE.fingerprint() + "/layer.erofs"));
+      assertEquals(List.of(res.staging().blobKey(), res.staging().resultKey()),
+          keysUnder(res.staging().resultKey().substring(0, res.staging().resultKey().lastIndexOf('/') + 1)));
     }
   }
 
