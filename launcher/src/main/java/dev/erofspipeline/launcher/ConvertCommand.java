@@ -5,6 +5,7 @@ import dev.erofspipeline.launcher.config.Configuration;
 import dev.erofspipeline.launcher.service.Installation;
 import dev.erofspipeline.launcher.service.Role;
 import dev.erofspipeline.launcher.service.RoleServices;
+import dev.erofspipeline.publish.route.PublishService;
 import dev.erofspipeline.registry.ImageReference;
 import dev.erofspipeline.schemas.ConversionProfile;
 import dev.erofspipeline.schemas.DeadLetter;
@@ -160,6 +161,9 @@ final class ConvertCommand implements Callable<Integer> {
       out.printf("request %s failed: %s%n", f.getKey(), f.getValue());
     }
     out.printf("published as: %s (OCI 1.1 referrers; see docs/attachment.md)%n", inst.config().get(ConfigKey.PROFILE));
+    for (ImageStatus s : progress.images()) {
+      s.messages().stream().filter(m -> m.startsWith(PublishService.NATIVE_MESSAGE)).forEach(out::println);
+    }
     out.flush();
   }
 

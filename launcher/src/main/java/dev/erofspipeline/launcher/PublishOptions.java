@@ -17,6 +17,12 @@ final class PublishOptions {
   @Option(names = "--profile", paramLabel = "image-bundle|layer|all", description = "Attachment profile (profile)")
   String profile;
 
+  @Option(names = "--native", description = "Also publish each image as an EROFS image, an index tagged <tag>-erofs (native.enabled)")
+  boolean nativeImages;
+
+  @Option(names = "--native-update-tag", description = "Tag the EROFS image index with the requested tag itself (native.updateTag)")
+  boolean nativeUpdateTag;
+
   /** The keys these options set, for {@link ConfigOptions#load(Map)}. */
   Map<ConfigKey, String> asConfiguration() {
     Map<ConfigKey, String> own = new EnumMap<>(ConfigKey.class);
@@ -28,6 +34,12 @@ final class PublishOptions {
     }
     if (profile != null) {
       own.put(ConfigKey.PROFILE, profile);
+    }
+    if (nativeImages) {
+      own.put(ConfigKey.NATIVE_ENABLED, "true");
+    }
+    if (nativeUpdateTag) {
+      own.put(ConfigKey.NATIVE_UPDATE_TAG, "true");
     }
     return own;
   }

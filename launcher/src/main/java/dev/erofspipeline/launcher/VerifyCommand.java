@@ -1,6 +1,7 @@
 package dev.erofspipeline.launcher;
 
 import dev.erofspipeline.publish.PublishProfile;
+import dev.erofspipeline.publish.verify.NativeImageVerifier;
 import dev.erofspipeline.publish.signing.SignatureVerifier;
 import dev.erofspipeline.publish.verify.ImageVerifier;
 import dev.erofspipeline.publish.verify.LayerCheck;
@@ -45,7 +46,7 @@ final class VerifyCommand implements Callable<Integer> {
   Path ca;
 
   @Option(names = "--profile", paramLabel = "PROFILE", defaultValue = "image-bundle",
-      description = "image-bundle (default), layer or all.")
+      description = "image-bundle (default), layer, all, or native (the EROFS image: REF is its index or tag, e.g. <tag>-erofs).")
   String profile;
 
   @Option(names = "--insecure-registry", paramLabel = "HOST:PORT",
@@ -57,7 +58,8 @@ final class VerifyCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    Set<PublishProfile> profiles = PublishProfile.parse(profile);
+    boolean nativeImage = profile.trim().equals(NativeImageVerifier.PROFILE);
+    Set<PublishProfile> profiles = nativeImage ? Set.of() : PublishProfile.parse(profile);
     ImageReference ref = ImageReference.parse(reference);
     if (ref.reference() == null) {
       throw new IllegalArgumentException("reference " + reference + " names no tag or digest");
@@ -68,18 +70,24 @@ final class VerifyCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     String firstFailure = null;
     try (RegistryTarget target = Registries.open(ref, options)) {
+      List<VerifyReport> reports = new ArrayList<>();
+      if (nativeImage) {
+        reports.add(new NativeImageVerifier(target, signatures).verify(ref.repository(), ref.reference()));
+      }
       for (PublishProfile p : profiles) {
-        VerifyReport report = new ImageVerifier(target, signatures, p).verify(ref.repository(), ref.reference());
+        reports.add(new ImageVerifier(target, signatures, p).verify(ref.repository(), ref.reference()));
+      }
+      for (VerifyReport report : reports) {
         out.printf("%-12s %-9s %-71s %-6s %s%n", "PROFILE", "PLATFORM", "LAYER", "RESULT", "REASON");
         for (LayerCheck c : report.layers()) {
-          out.printf("%-12s %-9s %-71s %-6s %s%n", p.text(), c.platform() == null ? "-" : c.platform(), c.layerDigest(),
-              c.ok() ? "ok" : "FAIL", c.ok() ? "" : c.reason().text() + ": " + c.detail());
+          out.printf("%-12s %-9s %-71s %-6s %s%n", report.profile(), c.platform() == null ? "-" : c.platform(),
+              c.layerDigest(), c.ok() ? "ok" : "FAIL", c.ok() ? "" : c.reason().text() + ": " + c.detail());
           if (!c.ok() && firstFailure == null) {
-            firstFailure = "layer " + c.layerDigest() + ": " + c.reason().text() + " (" + p.text() + ")";
+            firstFailure = "layer " + c.layerDigest() + ": " + c.reason().text() + " (" + report.profile() + ")";
           }
         }
         for (String problem : report.problems()) {
-          out.println(p.text() + ": " + problem);
+          out.println(report.profile() + ": " + problem);
           if (firstFailure == null) {
             firstFailure = problem;
           }

@@ -38,6 +38,8 @@ public enum ConfigKey {
   CONVERT_MAX_DEPTH("convert.maxDepth", "1024", "Most path components of one tar entry (limit.depth)"),
   CONVERT_MAX_EXTENSION_RECORD_BYTES("convert.maxExtensionRecordBytes", "1048576", "Largest PAX header or GNU long name/link record (limit.extension-record)"),
   PROFILE("profile", "all", "Attachment profile: image-bundle, layer or all"),
+  NATIVE_ENABLED("native.enabled", "false", "Also convert every layer to a native EROFS layer and publish each image as an EROFS image: an index listing the legacy manifests, then their EROFS twins (os.features erofs)"),
+  NATIVE_UPDATE_TAG("native.updateTag", "false", "Write the EROFS image index under the requested tag itself; false: under <tag>-erofs (sha256-<hex>.erofs for a reference without a tag)"),
   SIGNING_KEY_FILE("signing.keyFile", "", "PEM private key (PKCS#8 or PKCS#1) or PKCS#12 file used to sign root hashes"),
   SIGNING_CERT_FILE("signing.certFile", "", "PEM certificate chain of the signing key"),
   SIGNING_PASSWORD_FILE("signing.passwordFile", "", "File with the password of the signing key, if it has one"),

@@ -33,12 +33,15 @@ final class Publishing {
   private final SignatureVerifier verifier;
   private final Set<PublishProfile> profiles;
   private final Duration retry;
+  private final boolean nativeTagInPlace;
 
-  private Publishing(SigningCredentials credentials, SignatureVerifier verifier, Set<PublishProfile> profiles, Duration retry) {
+  private Publishing(SigningCredentials credentials, SignatureVerifier verifier, Set<PublishProfile> profiles, Duration retry,
+      boolean nativeTagInPlace) {
     this.credentials = credentials;
     this.verifier = verifier;
     this.profiles = profiles;
     this.retry = retry;
+    this.nativeTagInPlace = nativeTagInPlace;
   }
 
   static Publishing configure(Installation inst) {
@@ -72,7 +75,7 @@ final class Publishing {
     } catch (RuntimeException e) {
       throw new IllegalArgumentException(ConfigKey.SIGNING_CA_FILE.key() + ": " + e.getMessage(), e);
     }
-    return new Publishing(credentials, verifier, profiles, retry);
+    return new Publishing(credentials, verifier, profiles, retry, inst.config().getBoolean(ConfigKey.NATIVE_UPDATE_TAG));
   }
 
   private static java.util.Optional<Path> existing(Installation inst, ConfigKey key) {
@@ -99,6 +102,7 @@ final class Publishing {
         .signer(new CmsRootHashSigner(credentials))
         .verifier(verifier)
         .profiles(profiles)
+        .nativeTagInPlace(nativeTagInPlace)
         .build();
     PublishService service = PublishService.create(publisher, s3, bucket, s3Prefix, validator, Clock.systemUTC());
     CamelContext camel = new DefaultCamelContext();

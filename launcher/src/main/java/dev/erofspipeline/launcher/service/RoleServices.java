@@ -188,7 +188,8 @@ public final class RoleServices implements AutoCloseable {
           .withGroupId(inst.group(INGEST_GROUP))
           .withS3Prefix(inst.s3Prefix())
           .withRegistryOptions(registryOptions)
-          .withRegistryRate(registryRate);
+          .withRegistryRate(registryRate)
+          .withNativeProfile(inst.config().getBoolean(ConfigKey.NATIVE_ENABLED) ? ConversionProfile.NATIVE : null);
       ingest = new IngestApplication(cfg, s3);
       stages.add(named("ingest", ingest));
       ingest.start();

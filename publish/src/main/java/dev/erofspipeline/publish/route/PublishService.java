@@ -41,6 +41,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class PublishService {
   private static final Logger LOG = LoggerFactory.getLogger(PublishService.class);
+  /** How the status messages about an image's EROFS twin and index begin. */
+  public static final String NATIVE_MESSAGE = "EROFS image ";
 
   /** What to emit: a status record, and a dead letter when the image failed for good. */
   /**
@@ -352,12 +354,12 @@ public final class PublishService {
     for (String m : image.nativeImage().manifests()) {
       Optional<Manifest> t = m.equals(image.subject().digest()) ? Optional.of(twin.manifest()) : twins.get(m, profile);
       if (t.isEmpty()) {
-        return List.of("EROFS image " + twin.manifest().digest() + " published; the EROFS index waits for the twin of " + m);
+        return List.of(NATIVE_MESSAGE + twin.manifest().digest() + " published; the EROFS index waits for the twin of " + m);
       }
       all.add(new NativeManifests.Twin(m, t.get()));
     }
     String tag = publisher.publishNativeIndex(image, all, image.indexDigest() == null ? twin.legacyPlatform() : null);
-    return List.of("EROFS image " + twin.manifest().digest() + " published; EROFS index at tag " + tag);
+    return List.of(NATIVE_MESSAGE + twin.manifest().digest() + " published; EROFS index at tag " + tag);
   }
 
   private static String imageKey(ImageRecord image) {
