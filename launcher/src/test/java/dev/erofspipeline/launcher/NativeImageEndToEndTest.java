@@ -44,7 +44,8 @@ import org.junit.jupiter.api.io.TempDir;
  * || tar} from the image bundle); {@code verify --profile native} accepts the signatures and trees
  * and refuses a blob tampered with in the registry's storage; publishing again changes nothing;
  * {@code --native-update-tag} moves the original tag to the combined index, idempotently, and both
- * verifications still pass on it. Needs root (loop mounts), as the kernel checks of convert-worker.
+ * verifications still pass on it. An OCI layout converted in the same run gets its EROFS index under
+ * the derived tag too. Needs root (loop mounts), as the kernel checks of convert-worker.
  */
 class NativeImageEndToEndTest {
   @RegisterExtension static final RegistryFixture REGISTRY = RegistryFixture.shared();
@@ -69,9 +70,18 @@ class NativeImageEndToEndTest {
       assertEquals(index.digest(), REGISTRY.seed(layout, "v1", REPO + ":v1"));
       String host = REGISTRY.host();
       Path ca = dir.resolve("state").resolve("signing").resolve("ca.pem");
+      // an OCI layout, converted in the same run: its EROFS index goes under the derived tag too
+      Path single = dir.resolve("single");
+      new OciLayoutBuilder(single).addImage("v1", ImageSpec.linux("amd64")
+          .layer(TarLayer.builder().dir("srv").file("srv/index.html", "<p>hi</p>\n").build(), Compression.ZSTD));
 
-      CommandRun first = convert("--native");
+      CommandRun first = convert("--native", "oci:" + single + ":v1");
       assertEquals(0, first.exitCode(), first.out() + first.err());
+      assertTrue(first.out().contains("EROFS index at tag v1-erofs"), first.out());
+      CommandRun layoutVerify = run("verify", "oci:" + single + ":v1-erofs", "--ca", ca.toString(), "--profile", "native");
+      assertEquals(0, layoutVerify.exitCode(), layoutVerify.out() + layoutVerify.err());
+      assertEquals(1, layoutVerify.out().lines().filter(l -> l.startsWith("native ") && l.contains(" ok ")).count(),
+          layoutVerify.out());
 
       try (RegistryClient registry = new RegistryClient(host,
           RegistryOptions.builder().insecureHosts(List.of(host)).build())) {
@@ -124,6 +134,7 @@ class NativeImageEndToEndTest {
     }
   }
 
+  /** {@code convert REPO:v1} on the test registry with these flags (and further references). */
   private CommandRun convert(String... flags) {
     Path state = dir.resolve("state");
     List<String> args = new ArrayList<>(List.of("convert", REGISTRY.host() + "/" + REPO + ":v1",
