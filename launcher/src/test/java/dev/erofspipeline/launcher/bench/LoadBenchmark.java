@@ -81,7 +81,8 @@ public final class LoadBenchmark {
   private final Map<String, Process> processes = new LinkedHashMap<>();
   private final Map<String, Integer> ports = new LinkedHashMap<>();
   private final Map<String, Long> peakRss = new ConcurrentHashMap<>();
-  /** CPU time (user + system, clock ticks) of each process at its last sample. */
+  /** CPU time (user + system, clock ticks) of each process at its first and its last sample. */
+  private final Map<String, Long> cpuTicksFirst = new ConcurrentHashMap<>();
   private final Map<String, Long> cpuTicks = new ConcurrentHashMap<>();
   private final List<String> samples = new ArrayList<>();
   private final Topics topics = Topics.defaults();
@@ -420,9 +421,10 @@ public final class LoadBenchmark {
     summary.put("tarMBPerSecond", round(tarBytes / 1e6 / seconds));
     summary.put("dedupRatio", round((double) layerRefs / Math.max(1, convertedPerLayer.size())));
     summary.put("peakRssMB", peakRssMb());
+    // from the backfill's start, so the JVMs' start-up does not count
     Map<String, Double> cpu = new TreeMap<>();
-    cpuTicks.forEach((k, v) -> cpu.put(k, round(v / 100.0)));
-    summary.put("cpuSeconds", cpu);
+    cpuTicks.forEach((k, v) -> cpu.put(k, round((v - cpuTicksFirst.get(k)) / 100.0)));
+    summary.put("cpuSecondsDuringBackfill", cpu);
     summary.put("layerQueueToResultP50s", round(percentile(queueToResult, 50)));
     summary.put("layerQueueToResultP95s", round(percentile(queueToResult, 95)));
     summary.put("layerWorkerP50s", round(histogramPercentile(buckets, 50)));
@@ -495,9 +497,9 @@ public final class LoadBenchmark {
         row.add(String.format(Locale.ROOT, "%.1f", (tick - start) / 1e9));
         lagTopics().forEach(t -> row.add(String.format(Locale.ROOT, "%.0f", lag.getOrDefault(t, 0.0))));
         for (Map.Entry<String, Process> e : sampled.entrySet()) {
-          row.add(rss(e.getKey(), e.getValue().isAlive() ? e.getValue().pid() : -1));
+          row.add(sampleProcess(e.getKey(), e.getValue().isAlive() ? e.getValue().pid() : -1));
         }
-        row.add(rss("docker-registry", registryPid));
+        row.add(sampleProcess("docker-registry", registryPid));
         row.add(loadAverage());
         samples.add(String.join(",", row));
         long sleep = 1000 - (System.nanoTime() - tick) / 1_000_000;
@@ -512,7 +514,7 @@ public final class LoadBenchmark {
     }
 
     /** VmRSS now (MB), recording VmHWM, the kernel's peak, as the peak, and the CPU time so far. */
-    private String rss(String name, long pid) {
+    private String sampleProcess(String name, long pid) {
       if (pid < 0) {
         return "";
       }
@@ -520,7 +522,9 @@ public final class LoadBenchmark {
         // /proc/PID/stat: the command may hold spaces, so count fields after its closing parenthesis
         String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
         String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-        cpuTicks.put(name, Long.parseLong(f[11]) + Long.parseLong(f[12]));
+        long ticks = Long.parseLong(f[11]) + Long.parseLong(f[12]);
+        cpuTicksFirst.putIfAbsent(name, ticks);
+        cpuTicks.put(name, ticks);
         long rss = 0;
         for (String l : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
           if (l.startsWith("VmRSS:")) {
