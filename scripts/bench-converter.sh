@@ -4,6 +4,7 @@
 # native profile against the tar-index profile on the same blobs (MB/s, peak heap, temporary disk),
 # and pigz -dc | sha256sum and veritysetup format 512/512 on the same data.
 # Usage: scripts/bench-converter.sh [workDir] [targetMegabytes] [runs]   (needs pigz, zstd, veritysetup)
+#    or: BENCH_XMX=256m scripts/bench-converter.sh --bounded GB [workDir]   (a tar generated on the fly)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cp_file=$(mktemp)

@@ -11,6 +11,9 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.PipedInputStream;
+import java.io.PipedOutputStream;
+import java.io.UncheckedIOException;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryPoolMXBean;
 import java.lang.management.MemoryType;
@@ -41,11 +44,16 @@ import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
  * <p>Wall-clock times are best of N runs; on a shared machine the process CPU time printed next to
  * them tells the cost apart from waiting for a core.
  *
- * <p>Arguments: {@code [workDir] [targetMegabytes] [runs]} (defaults /tmp/erofs-bench 400 3).
+ * <p>Arguments: {@code [workDir] [targetMegabytes] [runs]} (defaults /tmp/erofs-bench 400 3), or
+ * {@code --bounded GB [workDir]} (see {@link #bounded}).
  */
 public final class ConverterBenchmark {
 
   public static void main(String[] args) throws Exception {
+    if (args.length > 0 && args[0].equals("--bounded")) {
+      bounded(Integer.parseInt(args[1]), Path.of(args.length > 2 ? args[2] : "/tmp/erofs-bench"));
+      return;
+    }
     Path dir = Path.of(args.length > 0 ? args[0] : "/tmp/erofs-bench");
     int targetMb = args.length > 1 ? Integer.parseInt(args[1]) : 400;
     int runs = args.length > 2 ? Integer.parseInt(args[2]) : 3;
@@ -291,8 +299,60 @@ public final class ConverterBenchmark {
     return sum;
   }
 
-  /** A layer that looks like a distribution rootfs: many small text-like files, some binaries. */
+  /**
+   * Mode {@code --bounded GB [workDir]}: a plain tar of that many GB, generated on the fly (never
+   * stored), through each profile; prints time, peak heap and temporary disk, to show what stays
+   * bounded under a small {@code -Xmx} (run with {@code BENCH_XMX=256m}).
+   */
+  private static void bounded(int gigabytes, Path dir) throws Exception {
+    Path temp = Files.createDirectories(dir.resolve("converter-tmp"));
+    LayerConverter.Options o = new LayerConverter.Options(true, LayerConverter.Options.DEFAULT.chunkSize(),
+        LayerConverter.Options.DEFAULT.chunks(), LayerConverter.Options.DEFAULT.verityMemoryBound(), temp);
+    String d = "sha256:" + "0".repeat(64);
+    for (String profile : new String[] {"tar-index", "native"}) {
+      System.gc();
+      resetPeaks();
+      long t0 = System.nanoTime();
+      long disk;
+      try (InputStream tar = generatedTar(gigabytes * (1L << 30)); DiskSampler sampler = new DiskSampler(temp)) {
+        if (profile.equals("native")) {
+          new NativeLayerConverter(ConversionLimits.DEFAULT, o).convert(tar, d, false, null, OutputStream.nullOutputStream());
+        } else {
+          new LayerConverter(ConversionLimits.DEFAULT, o)
+              .convert(tar, d, false, null, OutputStream.nullOutputStream(), OutputStream.nullOutputStream());
+        }
+        disk = sampler.peak();
+      }
+      System.out.printf(Locale.ROOT, "%d GB tar generated on the fly, %s: %.1f s, peak heap %.1f MB (max heap %.0f MB), temporary disk %.1f MB%n",
+          gigabytes, profile, (System.nanoTime() - t0) / 1e9, peakHeapUsed() / 1e6,
+          Runtime.getRuntime().maxMemory() / 1e6, disk / 1e6);
+    }
+  }
+
+  /** {@link #buildTar} written by a second thread into a pipe. */
+  private static InputStream generatedTar(long target) throws IOException {
+    PipedInputStream in = new PipedInputStream(1 << 20);
+    PipedOutputStream out = new PipedOutputStream(in);
+    Thread t = new Thread(() -> {
+      try (out) {
+        buildTar(out, target);
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }, "tar-generator");
+    t.setDaemon(true);
+    t.start();
+    return in;
+  }
+
   private static long buildTar(Path tar, long target) throws IOException {
+    try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(tar), 1 << 20)) {
+      return buildTar(out, target);
+    }
+  }
+
+  /** A layer that looks like a distribution rootfs: many small text-like files, some binaries. */
+  private static long buildTar(OutputStream sink, long target) throws IOException {
     Random r = new Random(42);
     String[] words = new String[4000];
     for (int i = 0; i < words.length; i++) {
@@ -305,8 +365,7 @@ public final class ConverterBenchmark {
     }
     long total = 0;
     long files = 0;
-    try (TarArchiveOutputStream out =
-        new TarArchiveOutputStream(new BufferedOutputStream(Files.newOutputStream(tar), 1 << 20))) {
+    try (TarArchiveOutputStream out = new TarArchiveOutputStream(sink)) {
       out.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
       out.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
       int dirNo = 0;
