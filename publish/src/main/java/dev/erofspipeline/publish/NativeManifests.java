@@ -209,6 +209,16 @@ public final class NativeManifests {
     return Manifest.of(bytes(root), MediaTypes.OCI_INDEX);
   }
 
+  /** Whether an image index already lists EROFS twins (entries with the {@code erofs} OS feature). */
+  public static boolean listsTwins(byte[] index) throws IOException {
+    for (JsonNode e : JSON.readTree(index).path("manifests")) {
+      if (MediaTypes.isErofsPlatform(e.path("platform"))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /**
    * The tag the EROFS index is written under.
    *

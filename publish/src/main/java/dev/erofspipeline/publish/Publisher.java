@@ -393,8 +393,9 @@ public final class Publisher implements AutoCloseable {
 
   /**
    * Writes the EROFS image index under its tag ({@link NativeManifests#tag}: {@code <tag>-erofs} by
-   * default, the requested tag itself with {@link Builder#nativeTagInPlace}): the legacy manifests
-   * of the request, then the twins, in order. Written only when the tag does not already name it.
+   * default, the requested tag itself with {@link Builder#nativeTagInPlace} or when the request
+   * named an index that already lists twins): the legacy manifests of the request, then the twins,
+   * in order. Written only when the tag does not already name it.
    *
    * @param twins the twin of every manifest of {@code image.nativeImage().manifests()}, in that order
    * @param legacyPlatform the image manifest's platform when the request named it without an index
@@ -407,10 +408,13 @@ public final class Publisher implements AutoCloseable {
     String repo = image.repository();
     RegistryTarget target = targets.computeIfAbsent(registry, opener);
     String top = image.indexDigest() != null ? image.indexDigest() : image.subject().digest();
-    String tag = NativeManifests.tag(image.reference(), top, nativeTagInPlace);
+    String tag;
     Manifest index;
     try {
       byte[] legacyIndex = image.indexDigest() == null ? null : target.getManifest(repo, image.indexDigest()).bytes();
+      // a request for an EROFS index (its derived tag, met again by a backfill crawl) keeps that tag
+      tag = NativeManifests.tag(image.reference(), top,
+          nativeTagInPlace || (legacyIndex != null && NativeManifests.listsTwins(legacyIndex)));
       index = NativeManifests.index(legacyIndex,
           new Descriptor(image.subject().mediaType(), image.subject().digest(), image.subject().size()), legacyPlatform,
           twins);

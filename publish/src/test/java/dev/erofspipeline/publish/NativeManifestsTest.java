@@ -2,7 +2,9 @@ package dev.erofspipeline.publish;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -103,6 +105,8 @@ class NativeManifestsTest {
     Manifest again = NativeManifests.index(index.bytes(), null, null,
         List.of(new NativeManifests.Twin(A, twinA), new NativeManifests.Twin(B, twinB)));
     assertEquals(index.digest(), again.digest());
+    assertTrue(NativeManifests.listsTwins(index.bytes()));
+    assertFalse(NativeManifests.listsTwins(bytes("{\"manifests\":[" + amd + "," + arm + "]}")));
 
     assertThrows(IOException.class, () -> NativeManifests.index(legacy, null, null,
         List.of(new NativeManifests.Twin(E2, twinA))));
