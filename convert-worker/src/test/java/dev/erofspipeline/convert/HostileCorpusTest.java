@@ -8,8 +8,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.erofspipeline.testkit.HostileCorpus;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -50,7 +53,14 @@ class HostileCorpusTest {
     });
   }
 
-  @org.junit.jupiter.api.Test
+  @Test
+  void docsHostileInputHasTheCorpusTable() throws Exception {
+    String doc = Files.readString(Path.of("..", "docs", "hostile-input.md"));
+    assertTrue(doc.contains(HostileCorpus.markdownTable()),
+        "docs/hostile-input.md is out of date: paste the output of HostileCorpus.markdownTable()");
+  }
+
+  @Test
   void theCorpusHasAtLeastFortyLayerCasesWithDistinctNames() {
     List<HostileCorpus.Case> all = HostileCorpus.layers();
     assertTrue(all.size() >= 40, all.size() + " cases");

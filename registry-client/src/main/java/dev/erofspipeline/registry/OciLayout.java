@@ -276,20 +276,24 @@ public final class OciLayout implements RegistryTarget {
 
     @Override
     public InputStream openBlob(String repository, String digest) throws IOException {
-        return openBlob(digest, true);
+        return openBlob(digest, true, -1);
     }
 
     @Override
-    public InputStream openBlobUnverified(String repository, String digest) throws IOException {
-        return openBlob(digest, false);
+    public InputStream openBlobUnverified(String repository, String digest, long expectedSize) throws IOException {
+        return openBlob(digest, false, expectedSize);
     }
 
-    private InputStream openBlob(String digest, boolean checkDigest) throws IOException {
+    private InputStream openBlob(String digest, boolean checkDigest, long expectedSize) throws IOException {
         Path p = blobPath(digest);
         InputStream in;
         long size;
         try {
             size = Files.size(p);
+            if (expectedSize >= 0 && size != expectedSize) {
+                throw new RegistryException("blob " + digest + " has " + size + " bytes, expected " + expectedSize, 200,
+                        "SIZE_INVALID", false, null);
+            }
             in = Files.newInputStream(p);
         } catch (NoSuchFileException e) {
             throw new RegistryException("OCI layout " + dir + ": no blob " + digest, 404, "BLOB_UNKNOWN");

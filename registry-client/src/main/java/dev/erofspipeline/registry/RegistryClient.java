@@ -253,8 +253,8 @@ public final class RegistryClient implements RegistryTarget {
     }
 
     @Override
-    public InputStream openBlobUnverified(String repository, String digest) throws IOException {
-        return openBlob(repository, digest, -1, false);
+    public InputStream openBlobUnverified(String repository, String digest, long expectedSize) throws IOException {
+        return openBlob(repository, digest, expectedSize, false);
     }
 
     private InputStream openBlob(String repository, String digest, long expectedSize, boolean checkDigest) throws IOException {
@@ -333,13 +333,15 @@ public final class RegistryClient implements RegistryTarget {
         URI put = withQuery(location, "digest", blob.digest());
         try (Resp r = send(new Call("PUT", put, push(repository))
                 .header("Content-Type", MediaTypeNames.OCTET_STREAM)
-                .body(() -> HttpRequest.BodyPublishers.fromPublisher(HttpRequest.BodyPublishers.ofInputStream(() -> {
-                    try {
-                        return blob.open();
-                    } catch (IOException e) {
-                        throw new UncheckedIOException(e);
-                    }
-                }), blob.size())))) {
+                // an empty blob has no body (fromPublisher refuses a length of 0)
+                .body(() -> blob.size() == 0 ? HttpRequest.BodyPublishers.noBody()
+                        : HttpRequest.BodyPublishers.fromPublisher(HttpRequest.BodyPublishers.ofInputStream(() -> {
+                            try {
+                                return blob.open();
+                            } catch (IOException e) {
+                                throw new UncheckedIOException(e);
+                            }
+                        }), blob.size())))) {
             expect(r, 201);
         }
         return blob.digest();

@@ -144,13 +144,14 @@ public final class HostileCorpus {
      * @param name stable identifier (also a registry tag)
      * @param what what is wrong, for the table
      * @param reason the reason code on erofs.dead-letters; null when the image is converted
-     * @param stage the stage that gives up ({@code ingest}) or null when accepted
+     * @param stage the stage that gives up ({@code ingest}, {@code convert}) or null when accepted
+     * @param tar the image's one layer (a good one, of its own: a layer converted before would be reused)
      * @param config the image config JSON
      * @param layerMediaType the media type the manifest gives the (good, gzip) layer
      * @param layerSizeDelta added to the layer's true size in the manifest
      */
-    public record ImageCase(String name, String what, String reason, String stage, String why, byte[] config,
-            String layerMediaType, long layerSizeDelta) {
+    public record ImageCase(String name, String what, String reason, String stage, String why, byte[] tar,
+            byte[] config, String layerMediaType, long layerSizeDelta) {
         @Override
         public String toString() {
             return name;
@@ -351,28 +352,52 @@ public final class HostileCorpus {
         return List.copyOf(c);
     }
 
-    /** Every image case: what is wrong is the manifest or the config, not the layer. */
+    /** Every image case: what is wrong is the manifest or the config, not its one (gzip) layer. */
     public static List<ImageCase> images() {
-        String gzip = Compression.GZIP.mediaType();
-        String diffId = Digests.sha256(goodTar());
         List<ImageCase> c = new ArrayList<>();
-        c.add(new ImageCase("config-without-diffids", "an image config without rootfs.diff_ids", "invalid-config", "ingest",
-                "nothing to check the layer against", config(null), gzip, 0));
-        c.add(new ImageCase("config-not-json", "an image config that is not JSON", "invalid-config", "ingest",
-                "nothing to check the layer against", "not json".getBytes(StandardCharsets.US_ASCII), gzip, 0));
-        c.add(new ImageCase("diffid-count-mismatch", "two diffIDs for one layer", "diffid-count-mismatch", "ingest",
-                "layers and diffIDs are paired in order", config(List.of(diffId, diffId)), gzip, 0));
-        c.add(new ImageCase("layer-media-type-unknown", "the layer's media type is not a tar layer", "unsupported-layer",
-                "ingest", "the converter reads tar, tar+gzip and tar+zstd only", config(List.of(diffId)),
+        c.add(image("config-without-diffids", "an image config without rootfs.diff_ids", "invalid-config", "ingest",
+                "nothing to check the layer against", d -> config(null), null, 0));
+        c.add(image("config-not-json", "an image config that is not JSON", "invalid-config", "ingest",
+                "nothing to check the layer against", d -> "not json".getBytes(StandardCharsets.US_ASCII), null, 0));
+        c.add(image("diffid-count-mismatch", "two diffIDs for one layer", "diffid-count-mismatch", "ingest",
+                "layers and diffIDs are paired in order", d -> config(List.of(d, d)), null, 0));
+        c.add(image("layer-media-type-unknown", "the layer's media type is not a tar layer", "unsupported-layer", "ingest",
+                "the converter reads tar, tar+gzip and tar+zstd only", d -> config(List.of(d)),
                 "application/vnd.example.not-a-layer", 0));
-        c.add(new ImageCase("layer-media-type-lies", "a gzip layer labelled tar+zstd", null, null,
-                "the compression is detected from the blob's first bytes, as mkfs --tar does; the result is the same",
-                config(List.of(diffId)), Compression.ZSTD.mediaType(), 0));
-        c.add(new ImageCase("layer-size-too-small", "the manifest says the layer is 100 bytes shorter", "digest.mismatch",
-                "convert", "the blob is checked against its descriptor as it streams", config(List.of(diffId)), gzip, -100));
-        c.add(new ImageCase("layer-size-too-large", "the manifest says the layer is 100 bytes longer", "digest.mismatch",
-                "convert", "the blob is checked against its descriptor as it streams", config(List.of(diffId)), gzip, 100));
+        c.add(image("layer-media-type-lies", "a gzip layer labelled tar+zstd", null, null,
+                "the compression is detected from the blob's first bytes; the result is the same",
+                d -> config(List.of(d)), Compression.ZSTD.mediaType(), 0));
+        c.add(image("layer-size-too-small", "the manifest says the layer is 100 bytes shorter", "layer.size-mismatch",
+                "convert", "the blob is checked against its descriptor's size before it is read", d -> config(List.of(d)),
+                null, -100));
+        c.add(image("layer-size-too-large", "the manifest says the layer is 100 bytes longer", "layer.size-mismatch",
+                "convert", "as above", d -> config(List.of(d)), null, 100));
         return List.copyOf(c);
+    }
+
+    private static ImageCase image(String name, String what, String reason, String stage, String why,
+            java.util.function.Function<String, byte[]> config, String mediaType, long sizeDelta) {
+        byte[] tar = new TarBuilder().dir("case").file("case/" + name, HELLO).end().bytes();
+        return new ImageCase(name, what, reason, stage, why, tar, config.apply(Digests.sha256(tar)),
+                mediaType != null ? mediaType : Compression.GZIP.mediaType(), sizeDelta);
+    }
+
+    /** The case -> outcome table of docs/hostile-input.md (a test keeps the two equal). */
+    public static String markdownTable() {
+        StringBuilder sb = new StringBuilder();
+        sb.append("| case | input | outcome | why |\n|---|---|---|---|\n");
+        for (Case c : layers()) {
+            sb.append(row(c.name(), c.what(), c.accepted() ? "converted" : "`" + c.reason() + "` (convert)", c.why()));
+        }
+        for (ImageCase c : images()) {
+            sb.append(row(c.name(), c.what(), c.reason() == null ? "converted" : "`" + c.reason() + "` (" + c.stage() + ")",
+                    c.why()));
+        }
+        return sb.toString();
+    }
+
+    private static String row(String name, String what, String outcome, String why) {
+        return "| `" + name + "` | " + what.replace("|", "\\|") + " | " + outcome + " | " + why.replace("|", "\\|") + " |\n";
     }
 
     /** An image config for one linux/amd64 image; {@code diffIds} null: no rootfs at all. */

@@ -137,11 +137,17 @@ public final class LayerJobHandler {
 
   private ResultDocument convert(LayerJob job, LayerResult.Staging at)
       throws IOException, InvalidLayerException, InterruptedException {
-    RegistryTarget registry = registries.apply(job.registry());
+    RegistryTarget registry;
+    try {
+      registry = registries.apply(job.registry());
+    } catch (IllegalArgumentException e) {
+      // a job naming a layout (or registry) the allowlist does not allow: a forged or stale record
+      throw new RegistryException(e.getMessage(), 0, "HOST_NOT_ALLOWED", false, e);
+    }
     long started = System.nanoTime();
     metrics.started();
-    // the converter checks the blob's digest in its pass
-    InputStream source = registry.openBlobUnverified(job.repository(), job.layer().digest());
+    // the converter checks the blob's digest in its pass; the descriptor's size is checked here
+    InputStream source = registry.openBlobUnverified(job.repository(), job.layer().digest(), job.layer().size());
     openBlobs.add(source);
     try (InputStream blob = new CountingInputStream(source, metrics::bytesIn)) {
       if (abandoning) {
@@ -242,6 +248,12 @@ public final class LayerJobHandler {
   private static String registryReason(RegistryException e) {
     if ("DIGEST_INVALID".equals(e.errorCode())) {
       return "digest.mismatch";
+    }
+    if ("SIZE_INVALID".equals(e.errorCode())) {
+      return "layer.size-mismatch";
+    }
+    if ("HOST_NOT_ALLOWED".equals(e.errorCode())) {
+      return "registry.not-allowed";
     }
     return switch (e.status()) {
       case 401 -> "registry.unauthorized";
