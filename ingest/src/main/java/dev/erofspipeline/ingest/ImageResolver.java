@@ -9,6 +9,7 @@ import dev.erofspipeline.registry.Descriptor;
 import dev.erofspipeline.registry.ImageReference;
 import dev.erofspipeline.registry.Manifest;
 import dev.erofspipeline.registry.RegistryException;
+import dev.erofspipeline.registry.RegistryOptions;
 import dev.erofspipeline.registry.RegistryTarget;
 import dev.erofspipeline.schemas.ImageRequest;
 import dev.erofspipeline.schemas.MediaTypes;
@@ -84,6 +85,12 @@ public final class ImageResolver {
     /** Resolves a request's reference (and platform filters). */
     public Resolution resolve(ImageRequest request) throws IngestException {
         ImageReference ref = parse(request.reference());
+        // before anything is looked up: a request must not make the service contact (or resolve) any other host
+        if (!targets.options().isAllowedRegistry(ref.isLayout() ? RegistryOptions.LAYOUTS : ref.registry())) {
+            throw new IngestException(IngestException.REGISTRY_NOT_ALLOWED, "registry "
+                    + (ref.isLayout() ? "oci: (a local OCI layout)" : ref.registry()) + " of " + request.reference()
+                    + " is not in the registry allowlist");
+        }
         if (!ref.isLayout()) {
             checkHostResolves(ref.registry());
         }
@@ -101,7 +108,7 @@ public final class ImageResolver {
             Descriptor top = head(target, repoArg, reference, request.reference());
             Manifest m = get(target, repoArg, top.digest(), request.reference());
             String type = m.mediaType();
-            Walk walk = new Walk(target, repoArg, request.platforms());
+            Walk walk = new Walk(target, repoArg, request.platforms(), targets.options().maxDocumentBytes());
             if (MediaTypes.isImageIndex(type)) {
                 walk.index(m, 0);
                 if (walk.images.isEmpty() && walk.failures.isEmpty()) {
@@ -224,6 +231,9 @@ public final class ImageResolver {
                 return new IngestException(IngestException.MANIFEST_UNKNOWN, requested + ": " + what + " not found ("
                         + msg + ")", e);
             }
+            if ("TOO_LARGE".equals(re.errorCode())) {
+                return new IngestException(IngestException.TOO_LARGE, requested + ": " + msg, e);
+            }
             if ("MANIFEST_INVALID".equals(re.errorCode()) || "UNSUPPORTED".equals(re.errorCode())) {
                 return new IngestException(IngestException.NOT_A_MANIFEST, requested + ": " + msg, e);
             }
@@ -249,16 +259,18 @@ public final class ImageResolver {
         private final RegistryTarget target;
         private final String repo;
         private final List<String> filters;
+        private final int maxConfigBytes;
         final List<ResolvedImage> images = new ArrayList<>();
         final List<ImageFailure> failures = new ArrayList<>();
         final List<String> skipped = new ArrayList<>();
         private final Set<String> seen = new LinkedHashSet<>();
         private final Set<String> platformsSeen = new LinkedHashSet<>();
 
-        Walk(RegistryTarget target, String repo, List<String> filters) {
+        Walk(RegistryTarget target, String repo, List<String> filters, int maxConfigBytes) {
             this.target = target;
             this.repo = repo;
             this.filters = filters;
+            this.maxConfigBytes = maxConfigBytes;
         }
 
         String available() {
@@ -388,7 +400,7 @@ public final class ImageResolver {
             byte[] configBytes;
             try {
                 permit(target);
-                configBytes = target.getBlob(repo, configDigest);
+                configBytes = target.getBlob(repo, configDigest, maxConfigBytes);
             } catch (IOException e) {
                 throw new IngestException(IngestException.INVALID_CONFIG, "image config " + configDigest + " of "
                         + m.digest() + " cannot be read: " + e.getMessage(), e);

@@ -31,6 +31,10 @@ public class IngestException extends Exception {
     public static final String INVALID_MANIFEST = "invalid-manifest";
     /** Any other registry failure. */
     public static final String REGISTRY_ERROR = "registry-error";
+    /** The reference's registry (or {@code oci:} layouts) is not in {@code registry.allowlist}. */
+    public static final String REGISTRY_NOT_ALLOWED = "registry-not-allowed";
+    /** A manifest or tag list larger than the registry client reads (registry-client's maxDocumentBytes). */
+    public static final String TOO_LARGE = "too-large";
 
     private final String reasonCode;
 

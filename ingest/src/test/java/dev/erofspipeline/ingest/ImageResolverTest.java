@@ -44,6 +44,23 @@ class ImageResolverTest {
     }
 
     @Test
+    void aRegistryOrALayoutOutsideTheAllowlistIsRefusedBeforeAnyLookup() throws Exception {
+        try (RegistryTargets listed = new RegistryTargets(images.options().toBuilder().allowedHost("*.example.com").build())) {
+            ImageResolver r = new ImageResolver(listed);
+            for (String ref : List.of(images.ref("app/multi:1"), "unresolvable.invalid/x:1", "oci:/etc:latest")) {
+                IngestException e = assertThrows(IngestException.class,
+                        () -> r.resolve(new ImageRequest(ref, List.of(), Priority.NORMAL, false, "c-1", null)));
+                assertEquals(IngestException.REGISTRY_NOT_ALLOWED, e.reasonCode(), e.getMessage());
+            }
+        }
+        try (RegistryTargets listed = new RegistryTargets(images.options().toBuilder().allowedHost(REGISTRY.host()).build())) {
+            assertEquals(images.multi.digest(), new ImageResolver(listed)
+                    .resolve(new ImageRequest(images.ref("app/multi:1"), List.of(), Priority.NORMAL, false, "c-1", null))
+                    .digest());
+        }
+    }
+
+    @Test
     void indexExpandsToPlatformManifestsAndSkipsTheAttestation() throws Exception {
         Resolution r = resolve(images.ref("app/multi:1"));
         assertEquals(REGISTRY.host(), r.registry());

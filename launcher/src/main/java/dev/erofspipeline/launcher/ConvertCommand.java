@@ -7,6 +7,7 @@ import dev.erofspipeline.launcher.service.Role;
 import dev.erofspipeline.launcher.service.RoleServices;
 import dev.erofspipeline.publish.route.PublishService;
 import dev.erofspipeline.registry.ImageReference;
+import dev.erofspipeline.registry.RegistryOptions;
 import dev.erofspipeline.schemas.ConversionProfile;
 import dev.erofspipeline.schemas.DeadLetter;
 import dev.erofspipeline.schemas.ImageRequest;
@@ -20,8 +21,10 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
@@ -69,10 +72,15 @@ final class ConvertCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
+    // every reference is checked before anything starts; their registries join the allowlist
+    Set<String> allowed = new LinkedHashSet<>();
     for (String r : references) {
-      ImageReference.parse(r); // every reference is checked before anything starts
+      ImageReference ref = ImageReference.parse(r);
+      allowed.add(ref.isLayout() ? RegistryOptions.LAYOUTS : ref.registry().toLowerCase(java.util.Locale.ROOT));
     }
     Map<ConfigKey, String> own = publishOptions.asConfiguration();
+    allowed.addAll(options.load(own).getList(ConfigKey.REGISTRY_ALLOWLIST));
+    own.put(ConfigKey.REGISTRY_ALLOWLIST, String.join(",", allowed));
     Configuration config = options.load(own);
     if (config.optional(ConfigKey.SIGNING_KEY_FILE).isEmpty()) {
       Path keyDir = localKeyDir(config);

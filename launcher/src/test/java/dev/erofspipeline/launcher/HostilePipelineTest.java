@@ -34,7 +34,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -102,7 +101,7 @@ class HostilePipelineTest {
       Map<String, DeadLetter> lettersByKey = new HashMap<>();
       Map<String, ImageStatus> statusByImage = new HashMap<>();
       long started = System.nanoTime();
-      RoleServices services = start(config);
+      RoleServices services = CommandRun.startRun("run", "--role", "all", "--config", config.toString());
       try (KafkaConsumer<String, byte[]> watch = KAFKA.consumer("watch-" + prefix, new StringDeserializer(),
           new ByteArrayDeserializer())) {
         watch.subscribe(List.of(topics.deadLetters(), topics.status()));
@@ -155,14 +154,14 @@ class HostilePipelineTest {
   }
 
   /** A layer blob with the media type and diffID its image gives it. */
-  private record Layer(byte[] blob, String mediaType, String diffId) {
+  record Layer(byte[] blob, String mediaType, String diffId) {
     String digest() {
       return Digests.sha256(blob);
     }
   }
 
   /** Pushes the blobs, the config and a manifest (the last layer's size shifted by {@code sizeDelta}) as {@code REPO:tag}. */
-  private static String push(RegistryClient registry, String tag, List<Layer> layers, byte[] config, long sizeDelta)
+  static String push(RegistryClient registry, String tag, List<Layer> layers, byte[] config, long sizeDelta)
       throws IOException {
     List<OciLayoutBuilder.Descriptor> descriptors = new ArrayList<>();
     for (int i = 0; i < layers.size(); i++) {
@@ -256,22 +255,5 @@ class HostilePipelineTest {
     lines.addAll(HostileCorpus.limitSettings());
     return Files.writeString(dir.resolve(prefix + "erofs.properties"), String.join("\n", lines) + "\n",
         StandardOpenOption.CREATE_NEW);
-  }
-
-  /** {@code run --role all} in-process, once it has started. */
-  private static RoleServices start(Path config) throws Exception {
-    CompletableFuture<RoleServices> started = new CompletableFuture<>();
-    RunCommand.onStarted = started::complete;
-    try {
-      CompletableFuture<CommandRun> running =
-          CompletableFuture.supplyAsync(() -> run("run", "--role", "all", "--config", config.toString()));
-      CompletableFuture.anyOf(started, running).get(60, TimeUnit.SECONDS);
-      if (!started.isDone()) {
-        throw new AssertionError("run ended without starting: " + running.get());
-      }
-      return started.get();
-    } finally {
-      RunCommand.onStarted = s -> { };
-    }
   }
 }

@@ -172,6 +172,7 @@ class MultiProcessTest {
         "s3.accessKeyFile=" + access,
         "s3.secretKeyFile=" + secret,
         "registry.insecure=" + REGISTRY.host(),
+        "registry.allowlist=" + REGISTRY.host(),
         "worker.concurrency=1",
         "worker.shutdownGraceSeconds=2",
         "worker.maxPollIntervalSeconds=60",

@@ -43,6 +43,7 @@ class RunProcessTest {
         "s3.createBucket=true",
         "s3.accessKeyFile=" + access,
         "s3.secretKeyFile=" + secret,
+        "registry.allowlist=registry.example",
         "worker.concurrency=1",
         "worker.shutdownGraceSeconds=3",
         "http.bind=127.0.0.1",

@@ -100,6 +100,7 @@ class ServiceCommandsTest {
         "s3.accessKeyFile=" + access,
         "s3.secretKeyFile=" + secret,
         "registry.insecure=" + REGISTRY.host(),
+        "registry.allowlist=" + REGISTRY.host(),
         "worker.concurrency=1",
         "worker.shutdownGraceSeconds=5",
         "http.port=" + httpPort,
@@ -283,7 +284,8 @@ class ServiceCommandsTest {
     CompletableFuture<CommandRun> running = CompletableFuture.supplyAsync(() -> run("run", "--role", "all",
         "--set", "kafka.dataDir=" + dir.resolve(prefix + "kafka"), "--set", "s3.dataDir=" + dir.resolve(prefix + "s3"),
         "--signing-key", keys.key().toString(), "--signing-cert", keys.chain().toString(), "--profile", "layer",
-        "--set", "http.bind=127.0.0.1", "--set", "http.port=" + port, "--set", "worker.concurrency=1"));
+        "--set", "http.bind=127.0.0.1", "--set", "http.port=" + port, "--set", "worker.concurrency=1",
+        "--set", "registry.allowlist=*"));
     RoleServices services;
     try {
       CompletableFuture.anyOf(started, running).get(60, TimeUnit.SECONDS);
@@ -424,7 +426,7 @@ class ServiceCommandsTest {
     assertEquals(1, r.err().strip().lines().count(), r.err());
     assertTrue(r.err().startsWith("erofs-pipeline: worker.concurrency must be an integer, got 'lots'"), r.err());
 
-    CommandRun noKafka = run("run", "--role", "ingest", "--set", "http.port=0");
+    CommandRun noKafka = run("run", "--role", "ingest", "--set", "http.port=0", "--set", "registry.allowlist=*");
     assertEquals(1, noKafka.exitCode());
     assertTrue(noKafka.err().startsWith("erofs-pipeline: kafka.bootstrap is empty"), noKafka.err());
 
@@ -448,5 +450,10 @@ class ServiceCommandsTest {
         "--set", "s3.endpoint=" + S3.endpoint(), "--set", "ingest.webhookPort=8089", "--set", "http.port=0");
     assertEquals(1, secret.exitCode());
     assertTrue(secret.err().startsWith("erofs-pipeline: ingest.webhookSecretFile is empty"), secret.err());
+
+    CommandRun open = run("run", "--role", "worker", "--set", "kafka.bootstrap=" + KAFKA.bootstrapServers(),
+        "--set", "s3.endpoint=" + S3.endpoint(), "--set", "http.port=0");
+    assertEquals(1, open.exitCode());
+    assertTrue(open.err().startsWith("erofs-pipeline: registry.allowlist is empty"), open.err());
   }
 }

@@ -89,6 +89,7 @@ class StatusCommandTest {
         "s3.prefix=" + PREFIX,
         "s3.accessKeyFile=" + access,
         "s3.secretKeyFile=" + secret,
+        "registry.allowlist=registry.example:5000",
         "worker.concurrency=1",
         "worker.shutdownGraceSeconds=5",
         "http.bind=127.0.0.1",

@@ -150,7 +150,7 @@ public final class RegistryClient implements RegistryTarget {
         try (Resp r = send(new Call("GET", manifestUri(repository, reference), pull(repository))
                 .header("Accept", MediaTypeNames.MANIFEST_ACCEPT).follow())) {
             expect(r, 200);
-            byte[] bytes = r.body.readAllBytes();
+            byte[] bytes = document(r, "manifest " + repository + ":" + reference);
             String type = contentType(r.headers);
             if (type == null || !MediaTypeNames.MANIFEST_TYPES.contains(type)) {
                 type = mediaTypeOf(bytes, type);
@@ -492,7 +492,7 @@ public final class RegistryClient implements RegistryTarget {
             }
             try (Resp r = send(new Call("GET", next, scope).header("Accept", "application/json"))) {
                 expect(r, 200);
-                JsonNode n = JSON.readTree(r.body.readAllBytes());
+                JsonNode n = JSON.readTree(document(r, "page of " + field));
                 for (JsonNode t : n.path(field)) {
                     out.add(t.asText());
                 }
@@ -538,7 +538,7 @@ public final class RegistryClient implements RegistryTarget {
                 String type = contentType(r.headers);
                 if (r.status == 200 && MediaTypeNames.OCI_INDEX.equals(type)) {
                     referrersApi = true;
-                    out.addAll(ReferrersIndex.descriptors(r.body.readAllBytes(), artifactType));
+                    out.addAll(ReferrersIndex.descriptors(document(r, "referrers of " + subject), artifactType));
                     next = allPages ? nextLink(r.headers, next) : null;
                 } else if (r.status == 404 || r.status == 200 || r.status == 405) {
                     // docker-registry: 404 text/plain "404 page not found"; no API
@@ -936,7 +936,7 @@ public final class RegistryClient implements RegistryTarget {
                         r.status, "UNAUTHORIZED", false, null);
             }
             expect(r, 200);
-            JsonNode n = JSON.readTree(r.body.readAllBytes());
+            JsonNode n = JSON.readTree(document(r, "token response from " + safe(realm)));
             String token = n.hasNonNull("token") ? n.get("token").asText() : n.path("access_token").asText(null);
             if (token == null || token.isEmpty()) {
                 throw new RegistryException("token response from " + safe(realm) + " has no token", 200, "UNAUTHORIZED", false, null);
@@ -1026,6 +1026,26 @@ public final class RegistryClient implements RegistryTarget {
             Thread.currentThread().interrupt();
             throw new RegistryException("interrupted while waiting to retry", 0, null, false, e);
         }
+    }
+
+    /** The body of a JSON answer, at most {@link RegistryOptions#maxDocumentBytes()} of it. */
+    private byte[] document(Resp r, String what) throws IOException {
+        int max = options.maxDocumentBytes();
+        long declared = r.headers.firstValueAsLong("Content-Length").orElse(-1);
+        byte[] bytes = declared > max ? null : r.body.readNBytes(max + 1);
+        if (bytes == null || bytes.length > max) {
+            throw new RegistryException(what + " is larger than " + max + " bytes", r.status, "TOO_LARGE", false, null);
+        }
+        return bytes;
+    }
+
+    @Override
+    public byte[] getBlob(String repository, String digest, long maxBytes) throws IOException {
+        Optional<Long> size = blobSize(repository, digest);
+        if (size.isPresent() && size.get() > maxBytes) {
+            throw new RegistryException("blob " + digest + " is larger than " + maxBytes + " bytes", 200, "TOO_LARGE", false, null);
+        }
+        return RegistryTarget.super.getBlob(repository, digest, maxBytes);
     }
 
     private void expect(Resp r, int... ok) throws RegistryException {

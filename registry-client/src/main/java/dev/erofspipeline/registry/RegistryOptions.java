@@ -13,15 +13,24 @@ import java.util.Set;
  * <ul>
  *   <li>{@code insecureHosts}: {@code host:port} entries reached over plain HTTP; every other host uses TLS.</li>
  *   <li>{@code allowedHosts}: when not empty, every request (registry, token realm, redirect target) must go to one of
- *       these hosts ({@code host} or {@code host:port}); add the blob storage host if the registry redirects there.</li>
+ *       these hosts ({@code host}, {@code host:port}, {@code *.domain} for the hosts below a domain, {@code *} for any
+ *       host); add the blob storage host if the registry redirects there. OCI image layouts ({@code oci:DIR}) are
+ *       allowed only when the list is empty or holds {@value #LAYOUTS}.</li>
  *   <li>{@code maxRetries}: extra attempts for transient failures, exponential backoff from {@code initialBackoff}
  *       up to {@code maxBackoff} with full jitter; a {@code Retry-After} is honoured up to {@code maxRetryAfter}.</li>
  *   <li>{@code maxResumeAttempts}: how many times a broken blob download is resumed with a {@code Range} request.</li>
  *   <li>{@code chunkSize}: PATCH size for chunked uploads; {@code monolithicLimit}: largest blob uploaded with a single PUT.</li>
  *   <li>{@code maxReferrerAttempts}: read-modify-write rounds of the referrers tag index before giving up.</li>
+ *   <li>{@code maxDocumentBytes}: largest JSON document read from a registry (manifest, index, image config, tag
+ *       or catalog page, referrers index, token response); a larger one fails with code {@code TOO_LARGE}.</li>
  * </ul>
  */
 public final class RegistryOptions {
+    /** The allowlist entry that allows every host. */
+    public static final String ANY_HOST = "*";
+    /** The allowlist entry that allows OCI image layouts ({@code oci:DIR}) on the local file system. */
+    public static final String LAYOUTS = "oci:";
+
     private final DockerConfig dockerConfig;
     private final Set<String> insecureHosts;
     private final Set<String> allowedHosts;
@@ -35,6 +44,7 @@ public final class RegistryOptions {
     private final int chunkSize;
     private final long monolithicLimit;
     private final int maxReferrerAttempts;
+    private final int maxDocumentBytes;
     private final String userAgent;
 
     private RegistryOptions(Builder b) {
@@ -51,6 +61,7 @@ public final class RegistryOptions {
         this.chunkSize = b.chunkSize;
         this.monolithicLimit = b.monolithicLimit;
         this.maxReferrerAttempts = b.maxReferrerAttempts;
+        this.maxDocumentBytes = b.maxDocumentBytes;
         this.userAgent = b.userAgent;
     }
 
@@ -77,6 +88,7 @@ public final class RegistryOptions {
         b.chunkSize = chunkSize;
         b.monolithicLimit = monolithicLimit;
         b.maxReferrerAttempts = maxReferrerAttempts;
+        b.maxDocumentBytes = maxDocumentBytes;
         b.userAgent = userAgent;
         return b;
     }
@@ -97,13 +109,34 @@ public final class RegistryOptions {
         return insecureHosts.contains(hostPort.toLowerCase(Locale.ROOT));
     }
 
-    /** True when no allowlist is configured or {@code host} / {@code host:port} is on it. */
+    /** True when no allowlist is configured or {@code host} / {@code host:port} is on it (or below a {@code *.domain}). */
     public boolean isAllowed(String host, int port) {
-        if (allowedHosts.isEmpty()) {
+        if (allowedHosts.isEmpty() || allowedHosts.contains(ANY_HOST)) {
             return true;
         }
         String h = host.toLowerCase(Locale.ROOT);
-        return allowedHosts.contains(h) || (port > 0 && allowedHosts.contains(h + ":" + port));
+        if (allowedHosts.contains(h) || (port > 0 && allowedHosts.contains(h + ":" + port))) {
+            return true;
+        }
+        for (String a : allowedHosts) {
+            if (a.startsWith("*.") && h.endsWith(a.substring(1))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Whether a record's or reference's registry ({@code host[:port]}, or {@code oci:DIR}) may be used. */
+    public boolean isAllowedRegistry(String registry) {
+        if (registry.startsWith(LAYOUTS)) {
+            return allowedHosts.isEmpty() || allowedHosts.contains(LAYOUTS);
+        }
+        String r = registry.toLowerCase(Locale.ROOT);
+        int colon = r.lastIndexOf(':');
+        if (colon > 0 && r.indexOf(']', colon) < 0 && r.substring(colon + 1).matches("[0-9]{1,5}")) {
+            return isAllowed(r.substring(0, colon), Integer.parseInt(r.substring(colon + 1)));
+        }
+        return isAllowed(r, isInsecure(r) ? 80 : 443);
     }
 
     public int maxRetries() {
@@ -146,6 +179,10 @@ public final class RegistryOptions {
         return maxReferrerAttempts;
     }
 
+    public int maxDocumentBytes() {
+        return maxDocumentBytes;
+    }
+
     public String userAgent() {
         return userAgent;
     }
@@ -170,6 +207,7 @@ public final class RegistryOptions {
         private int chunkSize = 8 << 20;
         private long monolithicLimit = 64L << 20;
         private int maxReferrerAttempts = 5;
+        private int maxDocumentBytes = 4 << 20; // what OCI distribution asks registries to accept for manifests
         private String userAgent = "erofs-pipeline-registry-client";
 
         public Builder dockerConfig(DockerConfig c) {
@@ -255,6 +293,14 @@ public final class RegistryOptions {
                 throw new IllegalArgumentException("maxReferrerAttempts < 1");
             }
             this.maxReferrerAttempts = n;
+            return this;
+        }
+
+        public Builder maxDocumentBytes(int bytes) {
+            if (bytes < 1) {
+                throw new IllegalArgumentException("maxDocumentBytes < 1");
+            }
+            this.maxDocumentBytes = bytes;
             return this;
         }
 

@@ -55,6 +55,18 @@ public interface RegistryTarget extends AutoCloseable {
         }
     }
 
+    /** A small blob (an image config), refused with code {@code TOO_LARGE} when longer than {@code maxBytes}. */
+    default byte[] getBlob(String repository, String digest, long maxBytes) throws IOException {
+        try (InputStream in = openBlob(repository, digest)) {
+            byte[] bytes = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, maxBytes + 1));
+            if (bytes.length > maxBytes) {
+                throw new RegistryException("blob " + digest + " is larger than " + maxBytes + " bytes", 200, "TOO_LARGE",
+                        false, null);
+            }
+            return bytes;
+        }
+    }
+
     /** Uploads a blob unless it already exists (checked first); returns its digest. */
     String pushBlob(String repository, BlobSource blob) throws IOException;
 

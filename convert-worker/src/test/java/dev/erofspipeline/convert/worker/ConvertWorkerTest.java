@@ -104,7 +104,11 @@ class ConvertWorkerTest {
 
   private static Run startWorker(Topics topics, int concurrency, Duration shutdownTimeout, String... insecureHosts)
       throws Exception {
-    RegistryOptions registryOptions = RegistryOptions.builder().insecureHosts(List.of(insecureHosts)).build();
+    return startWorker(topics, concurrency, shutdownTimeout, RegistryOptions.builder().insecureHosts(List.of(insecureHosts)).build());
+  }
+
+  private static Run startWorker(Topics topics, int concurrency, Duration shutdownTimeout, RegistryOptions registryOptions)
+      throws Exception {
     ConvertWorker.Config config =
         new ConvertWorker.Config(
             KAFKA.bootstrapServers(),
@@ -244,6 +248,21 @@ class ConvertWorkerTest {
 
   private static double completed(Run run) {
     return run.meters().get("erofs.worker.jobs.completed").counter().count();
+  }
+
+  @Test
+  void jobsNamingARegistryOrALayoutOutsideTheAllowlistAreDeadLettered() throws Exception {
+    RegistryOptions listed = RegistryOptions.builder().insecureHost(REGISTRY.host()).allowedHost("registry.example").build();
+    try (Run run = startWorker(newTopics(), 1, Duration.ofSeconds(10), listed)) {
+      Topics t = run.topics();
+      Layer good = imageA.layers().get(0);
+      send(t, job(REGISTRY.host(), "test/a", good));
+      send(t, job("oci:/etc", "x", good));
+      for (ConsumerRecord<byte[], byte[]> r : read(t.deadLetters(), 2)) {
+        DeadLetter d = V.read(DeadLetter.class, r.value());
+        assertEquals("registry.not-allowed", d.reasonCode(), d.message());
+      }
+    }
   }
 
   @Test

@@ -25,7 +25,7 @@ public enum ConfigKey {
   S3_DATA_DIR("s3.dataDir", ".erofs-pipeline/s3", "Data directory of the embedded S3 server"),
   REGISTRY_CONFIG("registry.config", "", "Docker config.json with registry credentials; empty: ~/.docker/config.json if present"),
   REGISTRY_INSECURE("registry.insecure", "", "Comma-separated host:port list reached over plain HTTP (loopback test registries only)"),
-  REGISTRY_ALLOWLIST("registry.allowlist", "", "Comma-separated registry hosts the pipeline may contact; empty: any host named in a request"),
+  REGISTRY_ALLOWLIST("registry.allowlist", "", "Comma-separated registry hosts the services may contact (host, host:port, *.domain, * for any; oci: for OCI layouts); run refuses to start without it; convert adds the hosts of its references"),
   INGEST_WEBHOOK_PORT("ingest.webhookPort", "0", "Port of the registry webhook endpoint of role ingest (bound to http.bind); 0: none"),
   INGEST_WEBHOOK_SECRET_FILE("ingest.webhookSecretFile", "", "File with the webhook's shared secret (at least 16 characters); required with a webhook port"),
   INGEST_REGISTRY_RATE("ingest.registryRate", "20", "Requests a second to each registry host while resolving images; 0: unlimited"),

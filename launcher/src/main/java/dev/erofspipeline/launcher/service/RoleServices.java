@@ -128,6 +128,11 @@ public final class RoleServices implements AutoCloseable {
     String bucket = inst.bucket();
     createBucket = inst.config().getBoolean(ConfigKey.S3_CREATE_BUCKET);
     Publishing publishing = role.includes(Role.PUBLISH) ? Publishing.configure(inst) : null;
+    if (registryOptions.allowedHosts().isEmpty()) {
+      // requests, webhooks, backfill and records name registries; services contact only listed ones
+      throw new IllegalArgumentException(ConfigKey.REGISTRY_ALLOWLIST.key() + " is empty: list the registry hosts the "
+          + "services may contact (host, host:port, *.domain; " + RegistryOptions.LAYOUTS + " for OCI layouts; * for any host)");
+    }
 
     bootstrap = kafka();
     s3 = s3(bucket);
