@@ -93,7 +93,7 @@ class RunProcessTest {
             Main.class.getName(), "run", "--role", "all", "--signing-key", keys.key().toString(),
             "--signing-cert", keys.chain().toString(),
             "--set", "kafka.dataDir=" + dir.resolve("kafka"), "--set", "s3.dataDir=" + dir.resolve("s3"),
-            "--set", "http.port=0", "--set", "worker.shutdownGraceSeconds=3"))
+            "--set", "http.port=0", "--set", "worker.shutdownGraceSeconds=3", "--set", "registry.allowlist=*"))
         .redirectErrorStream(true)
         .redirectOutput(log.toFile())
         .start();
