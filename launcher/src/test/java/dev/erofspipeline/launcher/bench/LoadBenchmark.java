@@ -184,6 +184,7 @@ public final class LoadBenchmark {
         "s3.accessKeyFile=" + access,
         "s3.secretKeyFile=" + secret,
         "registry.insecure=" + registry.host(),
+        "registry.allowlist=" + registry.host(),
         "ingest.registryRate=0",
         "worker.concurrency=" + num("concurrency"),
         "signing.keyFile=" + keys.key(),
