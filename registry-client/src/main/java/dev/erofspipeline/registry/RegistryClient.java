@@ -823,7 +823,8 @@ public final class RegistryClient implements RegistryTarget {
         }
         int port = uri.getPort() >= 0 ? uri.getPort() : ("https".equals(uri.getScheme()) ? 443 : 80);
         if (!options.isAllowed(h, port)) {
-            throw new RegistryException("host " + h + ":" + port + " is not in the registry allowlist", 0, "HOST_NOT_ALLOWED", false,
+            throw new RegistryException("host " + h + ":" + port + " is not in the registry allowlist (registry.allowlist; "
+                    + "a token realm or a redirect target must be listed too)", 0, "HOST_NOT_ALLOWED", false,
                     null);
         }
     }
