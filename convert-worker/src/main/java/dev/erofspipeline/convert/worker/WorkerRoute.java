@@ -64,6 +64,7 @@ public final class WorkerRoute extends RouteBuilder {
         .to("kafka:" + topics.layerResults()
             + "?brokers=" + settings.brokers()
             + "&requestRequiredAcks=all"
+            + "&lingerMs=0" // one record per job: waiting for a batch (Camel's default 5 ms) only delays it
             + "&valueSerializer=org.apache.kafka.common.serialization.ByteArraySerializer")
         .process(new ManualCommit());
   }
