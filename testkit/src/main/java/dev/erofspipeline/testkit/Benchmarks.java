@@ -2,6 +2,7 @@ package dev.erofspipeline.testkit;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -50,6 +51,11 @@ public final class Benchmarks {
         } catch (IOException e) {
             return "?";
         }
+    }
+
+    /** CPU seconds this JVM has used so far (all threads, GC and JIT included). */
+    public static double jvmCpuSeconds() {
+        return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime() / 1e9;
     }
 
     /** User plus system CPU seconds a running process (e.g. docker-registry) has used so far. */

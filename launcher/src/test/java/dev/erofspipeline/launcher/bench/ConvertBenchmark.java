@@ -61,7 +61,9 @@ public final class ConvertBenchmark {
     System.out.printf(Locale.ROOT, "batch: %d images, %d layer references, %d distinct layers, %.1f MB of tar (%.1f MB gzip); %d cores; load %s%n",
         IMAGES, images.stream().mapToInt(List::size).sum(), distinct.size(), tar / 1e6, blobs / 1e6, cores, Benchmarks.loadAverage());
 
+    double cpu0 = Benchmarks.jvmCpuSeconds();
     double core = coreThroughput(new ArrayList<>(distinct.values()), cores);
+    double coreCpu = Benchmarks.jvmCpuSeconds() - cpu0;
     System.out.printf(Locale.ROOT, "converter core alone, %d layers in flight, from local files: %.1f MB/s of tar (%.2f s)%n",
         cores, core, tar / 1e6 / core);
 
@@ -107,6 +109,10 @@ public final class ConvertBenchmark {
           100 * (1 - coreSeconds / wall), 100 * (1 - coreSeconds / elapsed));
       System.out.printf(Locale.ROOT, "convert process CPU %.1f s (the core alone needs about %.1f s of wall on %d cores); docker-registry process CPU during convert %.1f s; load %s%n",
           cpuSeconds, coreSeconds, cores, Benchmarks.processCpuSeconds(registry.pid()) - registryCpu0, Benchmarks.loadAverage());
+      double pipelineCpu = cpuSeconds + Benchmarks.processCpuSeconds(registry.pid()) - registryCpu0;
+      // CPU per MB does not depend on how much of the machine other processes take
+      System.out.printf(Locale.ROOT, "CPU per MB of tar: core %.2f ms, convert with docker-registry %.2f ms (core/convert %.0f%%)%n",
+          1e3 * coreCpu / (tar / 1e6), 1e3 * pipelineCpu / (tar / 1e6), 100 * coreCpu / pipelineCpu);
     }
   }
 
