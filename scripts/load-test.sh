@@ -5,8 +5,8 @@
 # RSS every second, checks that nothing was lost or duplicated, and writes summary.json, samples.csv,
 # lag.png and rss.png to OUT_DIR (default docs/load).
 #
-# Usage: scripts/load-test.sh [OUT_DIR] [images=300] [repos=30] [scale=1.0] [workers=1] [concurrency=2]
-#                             [xmx=512m] [timeoutMinutes=30]
+# Usage: scripts/load-test.sh [OUT_DIR] [images=300] [repos=30] [scale=1.0] [workers=1] [publishers=1]
+#                             [concurrency=2] [xmx=512m] [verify=5] [timeoutMinutes=30]
 # Needs docker-registry and skopeo (apt-get install -y --no-install-recommends docker-registry skopeo).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -61,8 +61,9 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  * per layer and no dead letters, and writes the figures, the samples and the plots.
  *
  * <p>Usage: {@code LoadBenchmark OUT_DIR WORK_DIR key=value...} with keys images (300), repos (30),
- * scale (1.0, layer sizes), workers (1, processes), concurrency (2, layers in flight per worker),
- * xmx (512m, heap of each role), timeoutMinutes (30).
+ * scale (1.0, layer sizes), workers (1, processes), publishers (1, processes), concurrency (2, layers in
+ * flight per worker), xmx (512m, heap of each role), verify (5, images checked with {@code verify}),
+ * timeoutMinutes (30).
  */
 public final class LoadBenchmark {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -95,7 +96,7 @@ public final class LoadBenchmark {
 
   public static void main(String[] args) throws Exception {
     Map<String, String> opts = new TreeMap<>(Map.of("images", "300", "repos", "30", "scale", "1.0", "workers", "1",
-        "concurrency", "2", "xmx", "512m", "timeoutMinutes", "30"));
+        "publishers", "1", "concurrency", "2", "xmx", "512m", "verify", "5", "timeoutMinutes", "30"));
     for (int i = 2; i < args.length; i++) {
       String[] kv = args[i].split("=", 2);
       if (kv.length != 2 || !opts.containsKey(kv[0])) {
@@ -192,14 +193,13 @@ public final class LoadBenchmark {
         "http.bind=127.0.0.1",
         "metrics.lagIntervalSeconds=1",
         ""));
-    List<String> roles = new ArrayList<>(List.of("ingest", "publish"));
-    for (int w = 1; w <= num("workers"); w++) {
-      roles.add(1, "worker" + (num("workers") == 1 ? "" : "-" + w));
-    }
+    List<String> roles = new ArrayList<>(List.of("ingest"));
+    roles.addAll(processNames("worker", num("workers")));
+    roles.addAll(processNames("publish", num("publishers")));
     for (String name : roles) {
       int port = EmbeddedSupport.freeLoopbackPort();
       ports.put(name, port);
-      String role = name.startsWith("worker") ? "worker" : name;
+      String role = name.replaceAll("-[0-9]+$", "");
       ProcessBuilder pb = new ProcessBuilder(root.resolve("erofs-pipeline").toString(), "run", "--role", role,
           "--config", config.toString(), "--set", "http.port=" + port)
           .redirectErrorStream(true).redirectOutput(work.resolve(name + ".log").toFile());
@@ -361,7 +361,7 @@ public final class LoadBenchmark {
     // a node's check of a few images
     int verified = 0;
     int verifyFailed = 0;
-    for (int k = 0; k < images.size(); k += Math.max(1, images.size() / 5)) {
+    for (int k = 0; k < images.size() && num("verify") > 0; k += Math.max(1, images.size() / num("verify"))) {
       PushedImage i = images.get(k);
       Process v = new ProcessBuilder(root.resolve("erofs-pipeline").toString(), "verify",
           registry.host() + "/" + i.repository() + ":" + i.tag(), "--ca", keys.ca().toString(),
@@ -455,6 +455,15 @@ public final class LoadBenchmark {
         && deadLetters == 0 && verifyFailed == 0;
     log(clean ? "nothing lost, nothing duplicated" : "LOST OR DUPLICATED WORK: see summary.json");
     return clean ? 0 : 1;
+  }
+
+  /** {@code role} alone, or {@code role-1 … role-n}. */
+  private static List<String> processNames(String role, int n) {
+    List<String> names = new ArrayList<>();
+    for (int i = 1; i <= n; i++) {
+      names.add(n == 1 ? role : role + "-" + i);
+    }
+    return names;
   }
 
   /** Samples lag and memory once a second into {@link #samples}. */
