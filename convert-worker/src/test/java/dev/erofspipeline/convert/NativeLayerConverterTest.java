@@ -162,6 +162,32 @@ class NativeLayerConverterTest {
     }
   }
 
+  @Test
+  void aFailingOutputIsAnIoExceptionInBothModes() throws Exception {
+    GoldenCases.Case c = golden("deb-tzdata");
+    byte[] gz = Files.readAllBytes(c.tarGz());
+    for (boolean parallel : new boolean[] {true, false}) {
+      OutputStream failing = new OutputStream() {
+        private long written;
+
+        @Override
+        public void write(int b) throws IOException {
+          write(new byte[] {(byte) b}, 0, 1);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+          if ((written += len) > 100_000) {
+            throw new IOException("disk full (test)");
+          }
+        }
+      };
+      IOException e = assertThrows(IOException.class,
+          () -> converter(parallel).convert(new ByteArrayInputStream(gz), c.layerDigest(), true, null, failing));
+      assertEquals("disk full (test)", e.getMessage());
+    }
+  }
+
   /** The outcome of one conversion: "ok" or the reason code. */
   private String outcome(Converter c, byte[] blob, String d, boolean verify, String diffId) throws Exception {
     try {
