@@ -40,7 +40,18 @@ public final class ConvertWorker implements AutoCloseable {
       RegistryOptions registryOptions,
       ConversionLimits limits,
       RetryPolicy retry,
-      String converterVersion) {}
+      String converterVersion,
+      Duration sessionTimeout) {
+    /** Kafka's default session timeout. */
+    public static final Duration DEFAULT_SESSION_TIMEOUT = Duration.ofSeconds(45);
+
+    public Config(String brokers, Topics topics, String groupId, int concurrency, Duration maxPollInterval,
+        Duration shutdownTimeout, S3Client s3, String bucket, String s3Prefix, int partSize,
+        RegistryOptions registryOptions, ConversionLimits limits, RetryPolicy retry, String converterVersion) {
+      this(brokers, topics, groupId, concurrency, maxPollInterval, shutdownTimeout, s3, bucket, s3Prefix, partSize,
+          registryOptions, limits, retry, converterVersion, DEFAULT_SESSION_TIMEOUT);
+    }
+  }
 
   private final Config config;
   private final WorkerMetrics metrics;
@@ -51,6 +62,7 @@ public final class ConvertWorker implements AutoCloseable {
   public ConvertWorker(Config config, MeterRegistry meters) {
     this.config = config;
     this.metrics = new WorkerMetrics(meters);
+    metrics.registryClients(registries);
   }
 
   public ConvertWorker start() throws Exception {
@@ -72,7 +84,8 @@ public final class ConvertWorker implements AutoCloseable {
     camel.getShutdownStrategy().setTimeout(config.shutdownTimeout().toSeconds() + ABANDON_MARGIN_SECONDS);
     camel.addRoutes(
         new WorkerRoute(
-            new WorkerRoute.Settings(config.brokers(), config.groupId(), config.concurrency(), config.maxPollInterval()),
+            new WorkerRoute.Settings(config.brokers(), config.groupId(), config.concurrency(), config.maxPollInterval(),
+                config.sessionTimeout()),
             config.topics(),
             validator,
             handler,

@@ -144,6 +144,11 @@ public final class LayerJobHandler {
       // a job naming a layout (or registry) the allowlist does not allow: a forged or stale record
       throw new RegistryException(e.getMessage(), 0, "HOST_NOT_ALLOWED", false, e);
     }
+    int aborted = staging.abortUnfinishedUploads(at);
+    if (aborted > 0) {
+      LOG.info("layer {}: aborted {} unfinished uploads left by an earlier attempt", job.layer().digest(), aborted);
+      metrics.uploadsAborted(aborted);
+    }
     long started = System.nanoTime();
     metrics.started();
     // the converter checks the blob's digest in its pass; the descriptor's size is checked here

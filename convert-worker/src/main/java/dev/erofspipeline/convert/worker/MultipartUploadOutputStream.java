@@ -13,7 +13,8 @@ import software.amazon.awssdk.services.s3.model.CompletedPart;
  * and the object appears under its key only when {@link #commit()} completes the upload. A stream
  * that is closed without a commit aborts the upload, so a failed or interrupted conversion never
  * leaves a partial object under a final key (a crashed process leaves an incomplete upload, which
- * the bucket's AbortIncompleteMultipartUpload lifecycle rule removes; see docs/operations.md).
+ * the next attempt at the layer aborts, see {@link S3Staging#abortUnfinishedUploads}, and the
+ * bucket's AbortIncompleteMultipartUpload lifecycle rule removes otherwise; docs/operations.md).
  * Objects smaller than one part are written with a single PUT.
  */
 public final class MultipartUploadOutputStream extends OutputStream {

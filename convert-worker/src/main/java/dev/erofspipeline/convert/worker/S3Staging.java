@@ -8,12 +8,16 @@ import dev.erofspipeline.schemas.ResultDocument;
 import dev.erofspipeline.schemas.SchemaViolationException;
 import dev.erofspipeline.schemas.StagingLayout;
 import java.io.IOException;
+import java.util.Objects;
 import java.util.Optional;
+import java.util.stream.Stream;
 import software.amazon.awssdk.core.ResponseBytes;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.GetObjectResponse;
+import software.amazon.awssdk.services.s3.model.MultipartUpload;
 import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
+import software.amazon.awssdk.services.s3.model.NoSuchUploadException;
 import software.amazon.awssdk.services.s3.model.S3Exception;
 
 /**
@@ -67,6 +71,35 @@ public final class S3Staging {
     } catch (SchemaViolationException e) {
       return Optional.empty();
     }
+  }
+
+  /**
+   * Aborts the multipart uploads still open under this layer's artifact keys (index and tree, or the
+   * native profile's blob): those of a worker that died mid-upload (SIGKILL, lost node), which
+   * nobody else would ever complete or abort. Called
+   * before converting the layer again; jobs of one layer share a partition, so no live worker is
+   * writing them at the same time (a worker evicted from the group while still converting loses its
+   * upload, fails its commit and retries, finding this conversion's result).
+   *
+   * @return how many uploads were aborted
+   */
+  int abortUnfinishedUploads(LayerResult.Staging at) throws IOException {
+    int aborted = 0;
+    try {
+      for (String key : Stream.of(at.indexKey(), at.treeKey(), at.blobKey()).filter(Objects::nonNull).toList()) {
+        for (MultipartUpload u : s3.listMultipartUploadsPaginator(r -> r.bucket(bucket).prefix(key)).uploads()) {
+          if (u.key().equals(key)) {
+            s3.abortMultipartUpload(r -> r.bucket(bucket).key(key).uploadId(u.uploadId()));
+            aborted++;
+          }
+        }
+      }
+    } catch (NoSuchUploadException alreadyGone) {
+      // aborted or completed by someone else meanwhile: nothing left to do
+    } catch (RuntimeException e) {
+      throw new IOException("aborting unfinished uploads of " + at.indexKey() + " failed: " + e.getMessage(), e);
+    }
+    return aborted;
   }
 
   /** A stream whose bytes become the object under {@code key} only when committed. */

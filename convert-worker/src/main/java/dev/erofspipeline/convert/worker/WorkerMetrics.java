@@ -1,6 +1,10 @@
 package dev.erofspipeline.convert.worker;
 
+import dev.erofspipeline.registry.RegistryClient;
+import dev.erofspipeline.registry.RegistryCounters;
+import dev.erofspipeline.registry.RegistryTarget;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
@@ -9,6 +13,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.ToLongFunction;
 
 /** The worker's meters; names follow Prometheus conventions once exported. */
 public final class WorkerMetrics {
@@ -17,6 +22,7 @@ public final class WorkerMetrics {
   private final Counter completed;
   private final Counter reused;
   private final Counter retries;
+  private final Counter uploadsAborted;
   private final Counter bytesIn;
   private final Counter bytesOut;
   private final Timer conversion;
@@ -44,6 +50,10 @@ public final class WorkerMetrics {
     completed = Counter.builder("erofs.worker.jobs.completed").description("layers converted").register(registry);
     reused = Counter.builder("erofs.worker.jobs.reused").description("jobs answered from an earlier result in S3").register(registry);
     retries = Counter.builder("erofs.worker.jobs.retries").description("job attempts repeated after a transient failure").register(registry);
+    uploadsAborted =
+        Counter.builder("erofs.worker.uploads.aborted")
+            .description("unfinished S3 multipart uploads of an earlier, interrupted attempt aborted before converting again")
+            .register(registry);
     bytesIn = Counter.builder("erofs.worker.bytes.in").baseUnit("bytes").description("layer blob bytes read from registries").register(registry);
     bytesOut = Counter.builder("erofs.worker.bytes.out").baseUnit("bytes").description("index and tree bytes written to S3").register(registry);
     conversion =
@@ -89,12 +99,39 @@ public final class WorkerMetrics {
     retries.increment();
   }
 
+  void uploadsAborted(int n) {
+    uploadsAborted.increment(n);
+  }
+
   void bytesIn(long n) {
     bytesIn.increment(n);
   }
 
   void bytesOut(long n) {
     bytesOut.increment(n);
+  }
+
+  /**
+   * Exports the registry clients' own retries (a request repeated after a 5xx, a 429 or a broken
+   * connection) and resumed blob downloads, summed over the registries in the map as it grows.
+   */
+  void registryClients(Map<String, RegistryTarget> registries) {
+    FunctionCounter.builder("erofs.worker.registry.retries", registries, r -> sum(r, RegistryCounters::retries))
+        .description("registry requests repeated after a transient failure (5xx, 429, broken connection)")
+        .register(registry);
+    FunctionCounter.builder("erofs.worker.registry.resumes", registries, r -> sum(r, RegistryCounters::resumes))
+        .description("blob downloads resumed with a Range request after a broken connection")
+        .register(registry);
+  }
+
+  private static double sum(Map<String, RegistryTarget> registries, ToLongFunction<RegistryCounters> counter) {
+    long n = 0;
+    for (RegistryTarget t : registries.values()) {
+      if (t instanceof RegistryClient c) {
+        n += counter.applyAsLong(c.counters());
+      }
+    }
+    return n;
   }
 
   /** A job that ended in the dead-letter topic, by reason code. */

@@ -29,8 +29,9 @@ public final class WorkerRoute extends RouteBuilder {
    * @param consumers layers in flight in this process: one Kafka consumer (and thread) each, so
    *     the topic needs at least as many partitions as all workers' consumers together
    * @param maxPollInterval longer than the slowest layer, or the group evicts a busy consumer
+   * @param sessionTimeout how long a worker that stopped heartbeating (killed) keeps its partitions
    */
-  public record Settings(String brokers, String groupId, int consumers, Duration maxPollInterval) {}
+  public record Settings(String brokers, String groupId, int consumers, Duration maxPollInterval, Duration sessionTimeout) {}
 
   private final Settings settings;
   private final Topics topics;
@@ -56,6 +57,8 @@ public final class WorkerRoute extends RouteBuilder {
             + "&maxPollIntervalMs=" + settings.maxPollInterval().toMillis()
             // stopping waits for a poll to return: Camel's default of 5 s made every shutdown that long
             + "&pollTimeoutMs=500"
+            + "&sessionTimeoutMs=" + settings.sessionTimeout().toMillis()
+            + "&heartbeatIntervalMs=" + settings.sessionTimeout().toMillis() / 3
             + "&autoOffsetReset=earliest"
             + "&autoCommitEnable=false&allowManualCommit=true"
             + "&valueDeserializer=org.apache.kafka.common.serialization.ByteArrayDeserializer")

@@ -43,6 +43,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.UUID;
+import java.util.regex.Pattern;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -325,6 +326,78 @@ class ConvertWorkerTest {
       LayerResult res = V.read(LayerResult.class, read(run.topics().layerResults(), 1).get(0).value());
       assertEquals(layer.digest(), res.result().layerDigest());
       assertEquals(3, proxy.injected(), "every injected fault was met and retried");
+    }
+  }
+
+  @Test
+  void everyKindOfRegistryFaultIsRetriedAndCountedInTheMetrics() throws Exception {
+    Pattern blob = Pattern.compile("/v2/test/a/blobs/sha256:[0-9a-f]{64}");
+    try (FaultInjectingProxy proxy = new FaultInjectingProxy(REGISTRY.host());
+        Run run = startWorker(newTopics(), 1, Duration.ofSeconds(10), REGISTRY.host(), proxy.host())) {
+      proxy.inject(
+          new FaultInjectingProxy.Fault(500, null, "GET", blob),
+          new FaultInjectingProxy.Fault(502, null, "GET", blob),
+          new FaultInjectingProxy.Fault(503, "1", "GET", blob),
+          new FaultInjectingProxy.Fault(429, null, "GET", blob),
+          new FaultInjectingProxy.Fault(429, "1", "GET", blob),
+          FaultInjectingProxy.Fault.dropMidBody("GET", blob));
+      Layer layer = imageA.layers().get(1); // 1.2 MB: the dropped connection breaks off mid-blob
+      send(run.topics(), job(proxy.host(), "test/a", layer));
+      LayerResult res = V.read(LayerResult.class, read(run.topics().layerResults(), 1).get(0).value());
+      assertEquals(layer.digest(), res.result().layerDigest());
+      assertEquals(6, proxy.injected(), "every injected fault was met");
+      double registryRetries = run.meters().get("erofs.worker.registry.retries").functionCounter().count();
+      double resumes = run.meters().get("erofs.worker.registry.resumes").functionCounter().count();
+      double jobRetries = run.meters().get("erofs.worker.jobs.retries").counter().count();
+      // the registry client retries four times per request, the job's next attempt takes the fifth error answer,
+      // the broken body is resumed (or the job tried again): each fault was answered by one retry of some kind
+      String counts = "registry retries " + registryRetries + ", resumes " + resumes + ", job retries " + jobRetries;
+      assertTrue(registryRetries >= 4, counts);
+      assertTrue(registryRetries + resumes + jobRetries >= 6, counts);
+    }
+  }
+
+  @Test
+  void aRegistryFaultOutlastingTheRetryBudgetEndsInADeadLetterThatKeepsTheJob() throws Exception {
+    Pattern blob = Pattern.compile("/v2/test/b/blobs/sha256:[0-9a-f]{64}");
+    try (FaultInjectingProxy proxy = new FaultInjectingProxy(REGISTRY.host());
+        Run run = startWorker(newTopics(), 1, Duration.ofSeconds(10), REGISTRY.host(), proxy.host())) {
+      for (int i = 0; i < 200; i++) {
+        proxy.inject(new FaultInjectingProxy.Fault(503, null, "GET", blob));
+      }
+      Layer layer = imageB.layers().get(1);
+      LayerJob job = job(proxy.host(), "test/b", layer);
+      send(run.topics(), job);
+      DeadLetter d = V.read(DeadLetter.class, read(run.topics().deadLetters(), 1).get(0).value());
+      assertEquals("transient.exhausted", d.reasonCode());
+      assertEquals(3, d.attempts(), "the worker's retry policy allows three attempts");
+      assertEquals(layer.digest(), d.layerDigest());
+      assertEquals(job, V.read(LayerJob.class, d.input().text().getBytes(StandardCharsets.UTF_8)), "the job is kept whole");
+      assertEquals(1.0, run.meters().get("erofs.worker.jobs.failed").tag("reason", "transient.exhausted").counter().count());
+      int injected = proxy.injected();
+      assertTrue(injected >= 3, "faults met " + injected);
+    }
+  }
+
+  @Test
+  void unfinishedUploadsOfAKilledAttemptAreAbortedBeforeTheLayerIsConvertedAgain() throws Exception {
+    Layer layer = imageA.layers().get(0);
+    Topics topics = newTopics();
+    String folder = topics.layerJobs() + "/layers/sha256/" + layer.digest().substring(7) + "/" + PROFILE.fingerprint() + "/";
+    // what a worker killed mid-upload leaves: open multipart uploads with a part each, under the final keys
+    for (String name : List.of("index.erofs", "tree.verity")) {
+      String uploadId = S3.client().createMultipartUpload(r -> r.bucket(S3.bucket()).key(folder + name)).uploadId();
+      S3.client().uploadPart(r -> r.bucket(S3.bucket()).key(folder + name).uploadId(uploadId).partNumber(1),
+          software.amazon.awssdk.core.sync.RequestBody.fromBytes(new byte[MultipartUploadOutputStream.MIN_PART_SIZE]));
+    }
+    assertEquals(2, S3.client().listMultipartUploads(r -> r.bucket(S3.bucket()).prefix(folder)).uploads().size());
+    try (Run run = startWorker(topics, 1, Duration.ofSeconds(10), REGISTRY.host())) {
+      send(topics, job(REGISTRY.host(), "test/a", layer));
+      LayerResult res = V.read(LayerResult.class, read(topics.layerResults(), 1).get(0).value());
+      assertEquals(layer.digest(), res.result().layerDigest());
+      assertEquals(List.of(), S3.client().listMultipartUploads(r -> r.bucket(S3.bucket()).prefix(folder)).uploads());
+      assertEquals(2.0, run.meters().get("erofs.worker.uploads.aborted").counter().count());
+      assertEquals(3, keysUnder(folder).size(), "index, tree and result.json");
     }
   }
 
