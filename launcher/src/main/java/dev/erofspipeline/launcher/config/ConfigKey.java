@@ -32,6 +32,7 @@ public enum ConfigKey {
   WORKER_CONCURRENCY("worker.concurrency", "0", "Layers in flight per worker process; 0: the number of cores"),
   WORKER_SHUTDOWN_GRACE_SECONDS("worker.shutdownGraceSeconds", "120", "On SIGTERM, how long layers in flight may finish before they are abandoned to another worker"),
   WORKER_MAX_POLL_INTERVAL_SECONDS("worker.maxPollIntervalSeconds", "1800", "Longest time one layer may take before the consumer group hands its partition to another worker"),
+  WORKER_SESSION_TIMEOUT_SECONDS("worker.sessionTimeoutSeconds", "45", "How long a worker that stopped heartbeating (killed, hung host) keeps its partitions before the group gives them to another worker; 6 to 1800 (the broker's default bounds)"),
   CONVERT_MAX_LAYER_BYTES("convert.maxLayerBytes", "34359738368", "Largest layer blob (as stored, compressed) a worker or convert-layer reads; a larger one is refused (limit.layer-bytes)"),
   CONVERT_MAX_UNCOMPRESSED_BYTES("convert.maxUncompressedBytes", "68719476736", "Largest uncompressed tar of one layer; bounds decompression bombs (limit.uncompressed-bytes)"),
   CONVERT_MAX_ENTRIES("convert.maxEntries", "5000000", "Most tar headers in one layer; bounds the file tree held in memory (limit.entries)"),
@@ -45,6 +46,7 @@ public enum ConfigKey {
   SIGNING_PASSWORD_FILE("signing.passwordFile", "", "File with the password of the signing key, if it has one"),
   SIGNING_CA_FILE("signing.caFile", "", "PEM CA bundle the publisher checks each signature against before publishing; empty: the last certificate of signing.certFile"),
   PUBLISH_RETRY_SECONDS("publish.retrySeconds", "30", "How often the publisher retries images still waiting for layers or after a transient failure"),
+  PUBLISH_SESSION_TIMEOUT_SECONDS("publish.sessionTimeoutSeconds", "45", "How long a publisher that stopped heartbeating (killed) keeps its partitions before the group gives them to another publisher (or to itself restarted); 6 to 1800"),
   HTTP_PORT("http.port", "9400", "Port of the metrics, health and status endpoint; 0: none"),
   HTTP_BIND("http.bind", "0.0.0.0", "Address the metrics, health and webhook endpoints listen on"),
   METRICS_LAG_INTERVAL_SECONDS("metrics.lagIntervalSeconds", "10", "Consumer lag is read from Kafka at most this often (on a scrape of /metrics)");

@@ -34,14 +34,16 @@ final class Publishing {
   private final Set<PublishProfile> profiles;
   private final Duration retry;
   private final boolean nativeTagInPlace;
+  private final Duration sessionTimeout;
 
   private Publishing(SigningCredentials credentials, SignatureVerifier verifier, Set<PublishProfile> profiles, Duration retry,
-      boolean nativeTagInPlace) {
+      boolean nativeTagInPlace, Duration sessionTimeout) {
     this.credentials = credentials;
     this.verifier = verifier;
     this.profiles = profiles;
     this.retry = retry;
     this.nativeTagInPlace = nativeTagInPlace;
+    this.sessionTimeout = sessionTimeout;
   }
 
   static Publishing configure(Installation inst) {
@@ -52,6 +54,7 @@ final class Publishing {
       throw new IllegalArgumentException(ConfigKey.PROFILE.key() + ": " + e.getMessage(), e);
     }
     Duration retry = Duration.ofSeconds(inst.positiveInt(ConfigKey.PUBLISH_RETRY_SECONDS, 1));
+    Duration sessionTimeout = Duration.ofSeconds(inst.positiveInt(ConfigKey.PUBLISH_SESSION_TIMEOUT_SECONDS, 6));
     Path key = existing(inst, ConfigKey.SIGNING_KEY_FILE).orElseThrow(() -> new IllegalArgumentException(
         ConfigKey.SIGNING_KEY_FILE.key() + " is empty: the publisher signs every root hash"));
     Path cert = existing(inst, ConfigKey.SIGNING_CERT_FILE).orElse(null);
@@ -75,7 +78,8 @@ final class Publishing {
     } catch (RuntimeException e) {
       throw new IllegalArgumentException(ConfigKey.SIGNING_CA_FILE.key() + ": " + e.getMessage(), e);
     }
-    return new Publishing(credentials, verifier, profiles, retry, inst.config().getBoolean(ConfigKey.NATIVE_UPDATE_TAG));
+    return new Publishing(credentials, verifier, profiles, retry, inst.config().getBoolean(ConfigKey.NATIVE_UPDATE_TAG),
+        sessionTimeout);
   }
 
   private static java.util.Optional<Path> existing(Installation inst, ConfigKey key) {
@@ -107,7 +111,7 @@ final class Publishing {
     PublishService service = PublishService.create(publisher, s3, bucket, s3Prefix, validator, Clock.systemUTC());
     CamelContext camel = new DefaultCamelContext();
     camel.getShutdownStrategy().setTimeout(30);
-    camel.addRoutes(new PublishRoute(new PublishRoute.Settings(bootstrap, group, retry), topics, validator, service));
+    camel.addRoutes(new PublishRoute(new PublishRoute.Settings(bootstrap, group, retry, false, sessionTimeout), topics, validator, service));
     camel.start();
     return camel;
   }

@@ -34,8 +34,18 @@ import org.slf4j.LoggerFactory;
 public final class PublishRoute extends RouteBuilder {
   private static final Logger LOG = LoggerFactory.getLogger(PublishRoute.class);
 
-  /** Kafka connection, consumer group and the retry period of waiting images. */
-  public record Settings(String brokers, String groupId, Duration retryPeriod, boolean externalSigning) {
+  /**
+   * Kafka connection, consumer group and the retry period of waiting images; {@code sessionTimeout}:
+   * how long a publisher that stopped heartbeating (killed) keeps its partitions.
+   */
+  public record Settings(String brokers, String groupId, Duration retryPeriod, boolean externalSigning, Duration sessionTimeout) {
+    /** Kafka's default session timeout. */
+    public static final Duration DEFAULT_SESSION_TIMEOUT = Duration.ofSeconds(45);
+
+    public Settings(String brokers, String groupId, Duration retryPeriod, boolean externalSigning) {
+      this(brokers, groupId, retryPeriod, externalSigning, DEFAULT_SESSION_TIMEOUT);
+    }
+
     public Settings(String brokers, String groupId, Duration retryPeriod) {
       this(brokers, groupId, retryPeriod, false);
     }
@@ -68,6 +78,8 @@ public final class PublishRoute extends RouteBuilder {
 
   private String consumer(String topic) {
     return "kafka:" + topic + "?brokers=" + settings.brokers() + "&groupId=" + settings.groupId()
+        + "&sessionTimeoutMs=" + settings.sessionTimeout().toMillis()
+        + "&heartbeatIntervalMs=" + settings.sessionTimeout().toMillis() / 3
         + "&autoOffsetReset=earliest&autoCommitEnable=false&allowManualCommit=true&breakOnFirstError=true"
         // stopping waits for each consumer's poll to return (Camel's default timeout is 5 s)
         + "&pollTimeoutMs=500"
