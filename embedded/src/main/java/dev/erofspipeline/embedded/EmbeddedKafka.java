@@ -55,6 +55,8 @@ public final class EmbeddedKafka implements AutoCloseable {
     private final boolean stopAtExit;
     private ShutdownHook shutdownHook;
     private volatile boolean running;
+    /** Stopped by {@link #stop()}: the next start reuses the directory and ports. */
+    private boolean stoppedForRestart;
 
     /** A broker with a temporary log directory and free ports. */
     public EmbeddedKafka() {
@@ -88,7 +90,8 @@ public final class EmbeddedKafka implements AutoCloseable {
             } catch (RuntimeException e) {
                 last = e;
                 cleanupAfterFailedStart();
-                boolean portsChosenByUs = persistentDir == null && requestedPort == 0 && requestedControllerPort == 0;
+                boolean portsChosenByUs = persistentDir == null && requestedPort == 0 && requestedControllerPort == 0
+                        && !stoppedForRestart;
                 if (!(portsChosenByUs && isBindFailure(e))) {
                     break;
                 }
@@ -99,7 +102,8 @@ public final class EmbeddedKafka implements AutoCloseable {
             throw last;
         }
         running = true;
-        if (stopAtExit) {
+        stoppedForRestart = false;
+        if (stopAtExit && shutdownHook == null) { // a restart after stop() keeps the hook it had
             shutdownHook = ShutdownHook.register("embedded-kafka-shutdown", this::closeFromHook);
         }
         LOG.info("Kafka broker started on {} in {} ms (log dir {})", bootstrapServers(),
@@ -109,7 +113,10 @@ public final class EmbeddedKafka implements AutoCloseable {
 
     private void startOnce() {
         try {
-            if (persistentDir != null) {
+            if (dataDir != null && server == null) {
+                // restarted after stop(): same directory, same ports (kept in the fields)
+                Files.createDirectories(dataDir);
+            } else if (persistentDir != null) {
                 dataDir = persistentDir.toAbsolutePath();
                 ownsDataDir = false;
                 Files.createDirectories(dataDir);
@@ -120,10 +127,12 @@ public final class EmbeddedKafka implements AutoCloseable {
             Path logDir = dataDir.resolve("log");
             Files.createDirectories(logDir);
             Properties state = loadState();
-            port = pick(requestedPort, state, "port");
-            controllerPort = pick(requestedControllerPort, state, "controller.port");
-            while (controllerPort == port) {
-                controllerPort = EmbeddedSupport.freeLoopbackPort();
+            if (port == 0) {
+                port = pick(requestedPort, state, "port");
+                controllerPort = pick(requestedControllerPort, state, "controller.port");
+                while (controllerPort == port) {
+                    controllerPort = EmbeddedSupport.freeLoopbackPort();
+                }
             }
             String clusterId = state.getProperty("cluster.id", Uuid.randomUuid().toString());
 
@@ -229,8 +238,11 @@ public final class EmbeddedKafka implements AutoCloseable {
 
     private void cleanupAfterFailedStart() {
         stopServer();
-        if (ownsDataDir) {
+        if (ownsDataDir && !stoppedForRestart) {
             EmbeddedSupport.deleteQuietly(dataDir);
+            dataDir = null;
+            port = 0;
+            controllerPort = 0;
         }
     }
 
@@ -275,6 +287,23 @@ public final class EmbeddedKafka implements AutoCloseable {
         }
     }
 
+    /**
+     * Stops the broker but keeps its log directory and ports, so that {@link #start()} brings the same broker
+     * back (a broker restart, as an operator's rolling restart or a crash-and-restart would do). Clients keep
+     * their configured bootstrap address and reconnect. {@link #close()} still deletes a temporary directory.
+     */
+    public synchronized void stop() {
+        if (!running) {
+            return;
+        }
+        running = false;
+        stoppedForRestart = true;
+        long t0 = System.nanoTime();
+        stopServer();
+        LOG.info("Kafka broker stopped for a restart in {} ms (log dir {} kept)", (System.nanoTime() - t0) / 1_000_000,
+                dataDir);
+    }
+
     /** Stops the broker and deletes its directory unless it is a persistent one. Idempotent. */
     @Override
     public synchronized void close() {
@@ -292,10 +321,11 @@ public final class EmbeddedKafka implements AutoCloseable {
     }
 
     private void doClose() {
-        if (!running && server == null) {
+        if (!running && server == null && !stoppedForRestart) {
             return;
         }
         running = false;
+        stoppedForRestart = false;
         long t0 = System.nanoTime();
         stopServer();
         if (ownsDataDir) {

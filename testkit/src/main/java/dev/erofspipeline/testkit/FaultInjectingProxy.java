@@ -12,23 +12,76 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Pattern;
 
 /**
- * A loopback HTTP proxy in front of a real registry: answers the queued faults (status, optional Retry-After) to the
- * next requests, then passes requests through, optionally throttled. Sets X-Forwarded-Host so the registry's Location
- * headers point here.
+ * A loopback HTTP proxy in front of a real registry: answers the queued faults (status, optional Retry-After, or a
+ * connection dropped half-way through the real response body) to the next matching requests, then passes requests
+ * through, optionally throttled. It can also hold a matching request (not forwarded) until the test releases it, to
+ * kill the client at that point. Sets X-Forwarded-Host so the registry's Location headers point here.
  */
 public final class FaultInjectingProxy implements AutoCloseable {
-    /** An answer to inject; {@code method} null matches any request. */
-    public record Fault(int status, String retryAfter, String method) {
+    /** Status of a {@link Fault} that forwards the request and drops the connection half-way through the response body. */
+    public static final int DROP_MID_BODY = 0;
+
+    /**
+     * An answer to inject; {@code method} null matches any request, {@code path} (a regular expression the whole path
+     * must match) null any path.
+     */
+    public record Fault(int status, String retryAfter, String method, Pattern path) {
         public Fault(int status, String retryAfter) {
-            this(status, retryAfter, null);
+            this(status, retryAfter, null, null);
+        }
+
+        public Fault(int status, String retryAfter, String method) {
+            this(status, retryAfter, method, null);
+        }
+
+        /** The real answer, cut off after half of its body (the client sees the connection close). */
+        public static Fault dropMidBody(String method, Pattern path) {
+            return new Fault(DROP_MID_BODY, null, method, path);
+        }
+
+        boolean matches(String requestMethod, String requestPath) {
+            return (method == null || method.equals(requestMethod)) && (path == null || path.matcher(requestPath).matches());
+        }
+    }
+
+    /** A request held by {@link #hold}: not forwarded until {@link #release()}, which closes its connection unanswered. */
+    public static final class Hold {
+        private final String method;
+        private final Pattern path;
+        private final CountDownLatch reached = new CountDownLatch(1);
+        private final CountDownLatch released = new CountDownLatch(1);
+        private volatile String request;
+
+        private Hold(String method, Pattern path) {
+            this.method = method;
+            this.path = path;
+        }
+
+        /** Waits until a matching request arrived and is being held; false on timeout. */
+        public boolean await(Duration timeout) throws InterruptedException {
+            return reached.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        }
+
+        /** {@code METHOD path} of the held request, or null before one arrived. */
+        public String request() {
+            return request;
+        }
+
+        /** Lets the held request go: its connection closes without an answer. */
+        public void release() {
+            released.countDown();
         }
     }
 
@@ -42,12 +95,13 @@ public final class FaultInjectingProxy implements AutoCloseable {
     private final ConcurrentLinkedQueue<Fault> faults = new ConcurrentLinkedQueue<>();
     private final AtomicInteger injected = new AtomicInteger();
     private final AtomicInteger passed = new AtomicInteger();
+    private final ConcurrentLinkedQueue<Hold> holds = new ConcurrentLinkedQueue<>();
     private volatile long bytesPerSecond;
 
     public FaultInjectingProxy(String upstreamHost) throws IOException {
         this.upstreamHost = upstreamHost;
         this.server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 50);
-        server.setExecutor(Executors.newFixedThreadPool(4));
+        server.setExecutor(Executors.newFixedThreadPool(16));
         server.createContext("/", this::handle);
         server.start();
     }
@@ -58,6 +112,13 @@ public final class FaultInjectingProxy implements AutoCloseable {
 
     public void inject(Fault... f) {
         faults.addAll(List.of(f));
+    }
+
+    /** Holds the next request with this method whose path matches (the whole path), until released. */
+    public Hold hold(String method, Pattern path) {
+        Hold h = new Hold(method, path);
+        holds.add(h);
+        return h;
     }
 
     public int injected() {
@@ -79,14 +140,36 @@ public final class FaultInjectingProxy implements AutoCloseable {
             try (InputStream in = ex.getRequestBody()) {
                 body = in.readAllBytes();
             }
+            String method = ex.getRequestMethod();
+            String path = ex.getRequestURI().getPath();
+            Hold hold = null;
+            synchronized (holds) {
+                for (Hold h : holds) {
+                    if (h.method.equals(method) && h.path.matcher(path).matches()) {
+                        hold = h;
+                        holds.remove(h);
+                        break;
+                    }
+                }
+            }
+            if (hold != null) {
+                hold.request = method + " " + path;
+                hold.reached.countDown();
+                try {
+                    hold.released.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                return; // closed unanswered
+            }
             Fault f = null;
             synchronized (faults) {
                 Fault head = faults.peek();
-                if (head != null && (head.method() == null || head.method().equals(ex.getRequestMethod()))) {
+                if (head != null && head.matches(method, path)) {
                     f = faults.poll();
                 }
             }
-            if (f != null) {
+            if (f != null && f.status() != DROP_MID_BODY) {
                 injected.incrementAndGet();
                 if (f.retryAfter() != null) {
                     ex.getResponseHeaders().add("Retry-After", f.retryAfter());
@@ -101,7 +184,11 @@ public final class FaultInjectingProxy implements AutoCloseable {
                 }
                 return;
             }
-            passed.incrementAndGet();
+            if (f != null) {
+                injected.incrementAndGet();
+            } else {
+                passed.incrementAndGet();
+            }
             HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://" + upstreamHost + ex.getRequestURI()))
                     .method(ex.getRequestMethod(), body.length == 0 ? HttpRequest.BodyPublishers.noBody()
                             : HttpRequest.BodyPublishers.ofByteArray(body));
@@ -129,6 +216,13 @@ public final class FaultInjectingProxy implements AutoCloseable {
             byte[] out = r.body();
             if (head || out.length == 0) {
                 ex.sendResponseHeaders(r.statusCode(), -1);
+            } else if (f != null) {
+                // the full length is announced, half of it sent: the client reads a truncated body
+                ex.sendResponseHeaders(r.statusCode(), out.length);
+                OutputStream os = ex.getResponseBody();
+                os.write(out, 0, out.length / 2);
+                os.flush();
+                throw new IOException("connection dropped mid-body (injected)");
             } else {
                 ex.sendResponseHeaders(r.statusCode(), out.length);
                 try (OutputStream os = ex.getResponseBody()) {
@@ -159,6 +253,7 @@ public final class FaultInjectingProxy implements AutoCloseable {
 
     @Override
     public void close() {
+        holds.forEach(Hold::release);
         server.stop(0);
         ((java.util.concurrent.ExecutorService) server.getExecutor()).shutdownNow();
     }

@@ -123,6 +123,27 @@ public final class KafkaFixture extends Fixture<KafkaFixture> {
         return bootstrapServers;
     }
 
+    /**
+     * Stops the embedded broker, keeping its port and log directory, to simulate a broker outage; clients
+     * (the fixture's included) reconnect after {@link #startBroker()}.
+     */
+    public void stopBroker() {
+        requireEmbedded().stop();
+    }
+
+    /** Starts the broker stopped by {@link #stopBroker()} again, on the same port with the same log. */
+    public void startBroker() {
+        requireEmbedded().start();
+    }
+
+    private synchronized EmbeddedKafka requireEmbedded() {
+        requireStarted();
+        if (embedded == null) {
+            throw new IllegalStateException("only the embedded broker can be stopped and started again");
+        }
+        return embedded;
+    }
+
     /** The in-process broker, or null when a container is used. */
     public EmbeddedKafka embeddedKafka() {
         return embedded;

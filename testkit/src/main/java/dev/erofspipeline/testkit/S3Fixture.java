@@ -156,6 +156,28 @@ public final class S3Fixture extends Fixture<S3Fixture> {
         return secretKey;
     }
 
+    /**
+     * Stops the server of an {@link #onDirectory} fixture, keeping its directory and port, to simulate an S3
+     * outage; {@link #startServer()} brings it back with every object and upload it had.
+     */
+    public synchronized void stopServer() {
+        requireRestartable();
+        embedded.close();
+    }
+
+    /** Starts the server stopped by {@link #stopServer()} again, on the same port and directory. */
+    public synchronized void startServer() {
+        requireRestartable();
+        embedded = EmbeddedS3.builder().directory(directory).credentials(accessKey, secretKey).port(endpoint.getPort())
+                .start();
+    }
+
+    private void requireRestartable() {
+        if (embedded == null || directory == null) {
+            throw new IllegalStateException("only a started S3Fixture.onDirectory can be stopped and started again");
+        }
+    }
+
     /** The in-process server, or null when a container is used. */
     public EmbeddedS3 embeddedS3() {
         return embedded;
