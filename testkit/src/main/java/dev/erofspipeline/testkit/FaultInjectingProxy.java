@@ -12,14 +12,11 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Pattern;
 
@@ -56,34 +53,8 @@ public final class FaultInjectingProxy implements AutoCloseable {
         }
     }
 
-    /** A request held by {@link #hold}: not forwarded until {@link #release()}, which closes its connection unanswered. */
-    public static final class Hold {
-        private final String method;
-        private final Pattern path;
-        private final CountDownLatch reached = new CountDownLatch(1);
-        private final CountDownLatch released = new CountDownLatch(1);
-        private volatile String request;
-
-        private Hold(String method, Pattern path) {
-            this.method = method;
-            this.path = path;
-        }
-
-        /** Waits until a matching request arrived and is being held; false on timeout. */
-        public boolean await(Duration timeout) throws InterruptedException {
-            return reached.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
-        }
-
-        /** {@code METHOD path} of the held request, or null before one arrived. */
-        public String request() {
-            return request;
-        }
-
-        /** Lets the held request go: its connection closes without an answer. */
-        public void release() {
-            released.countDown();
-        }
-    }
+    /** A {@link #hold} not yet met: the method and the path pattern it waits for. */
+    private record HoldRule(String method, Pattern path, HeldRequest held) {}
 
     private static final Set<String> HOP = Set.of("host", "connection", "content-length", "expect", "upgrade", "transfer-encoding",
             "keep-alive", "http2-settings", "te");
@@ -95,7 +66,7 @@ public final class FaultInjectingProxy implements AutoCloseable {
     private final ConcurrentLinkedQueue<Fault> faults = new ConcurrentLinkedQueue<>();
     private final AtomicInteger injected = new AtomicInteger();
     private final AtomicInteger passed = new AtomicInteger();
-    private final ConcurrentLinkedQueue<Hold> holds = new ConcurrentLinkedQueue<>();
+    private final ConcurrentLinkedQueue<HoldRule> holds = new ConcurrentLinkedQueue<>();
     private volatile long bytesPerSecond;
 
     public FaultInjectingProxy(String upstreamHost) throws IOException {
@@ -115,10 +86,10 @@ public final class FaultInjectingProxy implements AutoCloseable {
     }
 
     /** Holds the next request with this method whose path matches (the whole path), until released. */
-    public Hold hold(String method, Pattern path) {
-        Hold h = new Hold(method, path);
+    public HeldRequest hold(String method, Pattern path) {
+        HoldRule h = new HoldRule(method, path, new HeldRequest());
         holds.add(h);
-        return h;
+        return h.held();
     }
 
     public int injected() {
@@ -142,10 +113,10 @@ public final class FaultInjectingProxy implements AutoCloseable {
             }
             String method = ex.getRequestMethod();
             String path = ex.getRequestURI().getPath();
-            Hold hold = null;
+            HoldRule hold = null;
             synchronized (holds) {
-                for (Hold h : holds) {
-                    if (h.method.equals(method) && h.path.matcher(path).matches()) {
+                for (HoldRule h : holds) {
+                    if (h.method().equals(method) && h.path().matcher(path).matches()) {
                         hold = h;
                         holds.remove(h);
                         break;
@@ -153,13 +124,7 @@ public final class FaultInjectingProxy implements AutoCloseable {
                 }
             }
             if (hold != null) {
-                hold.request = method + " " + path;
-                hold.reached.countDown();
-                try {
-                    hold.released.await();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
+                hold.held().hold(method + " " + path);
                 return; // closed unanswered
             }
             Fault f = null;
@@ -253,7 +218,7 @@ public final class FaultInjectingProxy implements AutoCloseable {
 
     @Override
     public void close() {
-        holds.forEach(Hold::release);
+        holds.forEach(h -> h.held().release());
         server.stop(0);
         ((java.util.concurrent.ExecutorService) server.getExecutor()).shutdownNow();
     }

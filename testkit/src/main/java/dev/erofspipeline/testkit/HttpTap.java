@@ -8,20 +8,17 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
  * A byte-for-byte TCP relay on loopback in front of an HTTP/1.1 server that watches the request lines going through
  * it. Unlike {@link FaultInjectingProxy} it changes nothing on the wire (no Host rewrite), so signed requests such as
- * S3's pass unharmed. A {@link Trap} stops one matching request where the test wants the client to die: before the
+ * S3's pass unharmed. A {@link #trap} stops one matching request where the test wants the client to die: before the
  * server sees it, or after the server answered but before the client gets the answer. The relay assumes clients do not
  * pipeline requests on a connection (HTTP clients such as the AWS SDK's do not).
  */
@@ -29,7 +26,7 @@ public final class HttpTap implements AutoCloseable {
     private static final Pattern REQUEST_LINE =
             Pattern.compile("(?m)^(GET|PUT|POST|DELETE|HEAD|PATCH) (\\S+) HTTP/1\\.[01]\r\n");
 
-    /** Where a {@link Trap} stops the matching request. */
+    /** Where a {@link #trap} stops the matching request. */
     public enum Stop {
         /** The request is not forwarded: the server never sees it. */
         BEFORE_SERVER,
@@ -37,46 +34,8 @@ public final class HttpTap implements AutoCloseable {
         BEFORE_CLIENT
     }
 
-    /** One matching request stopped until {@link #release()}, which closes its connection. */
-    public static final class Trap {
-        private final Pattern requestLine;
-        private final Stop stop;
-        private final CountDownLatch reached = new CountDownLatch(1);
-        private final CountDownLatch released = new CountDownLatch(1);
-        private volatile String request;
-
-        private Trap(Pattern requestLine, Stop stop) {
-            this.requestLine = requestLine;
-            this.stop = stop;
-        }
-
-        /** Waits until a matching request is stopped; false on timeout. */
-        public boolean await(Duration timeout) throws InterruptedException {
-            return reached.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
-        }
-
-        public boolean reached() {
-            return reached.getCount() == 0;
-        }
-
-        /** The stopped request line ({@code METHOD target}), or null before one arrived. */
-        public String request() {
-            return request;
-        }
-
-        /** Closes the stopped request's connection (the client, if still alive, sees it drop). */
-        public void release() {
-            released.countDown();
-        }
-
-        private void hold() {
-            try {
-                released.await();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
-    }
+    /** A {@link #trap} not yet sprung: the request lines it waits for and where it stops them. */
+    private record Trap(Pattern requestLine, Stop stop, HeldRequest held) {}
 
     private final InetSocketAddress upstream;
     private final ServerSocket server;
@@ -104,16 +63,16 @@ public final class HttpTap implements AutoCloseable {
     }
 
     /** Stops the next request whose request line ({@code METHOD target}) matches, at {@code stop}. */
-    public Trap trap(Pattern requestLine, Stop stop) {
-        Trap t = new Trap(requestLine, stop);
+    public HeldRequest trap(Pattern requestLine, Stop stop) {
+        Trap t = new Trap(requestLine, stop, new HeldRequest());
         traps.add(t);
-        return t;
+        return t.held();
     }
 
-    /** Withdraws a trap that has not caught anything yet (and releases it if it has). */
-    public void disarm(Trap t) {
-        traps.remove(t);
-        t.release();
+    /** Withdraws a trap that has not caught anything yet (and releases its request if it has). */
+    public void disarm(HeldRequest held) {
+        traps.removeIf(t -> t.held() == held);
+        held.release();
     }
 
     /** Every request line seen so far ({@code METHOD target}), in order. */
@@ -155,9 +114,10 @@ public final class HttpTap implements AutoCloseable {
         }
     }
 
-    /** Per connection: an answer to stop before it reaches the client. */
+    /** Per connection: an answer to stop before it reaches the client, and its request line. */
     private static final class Connection {
-        volatile Trap holdAnswer;
+        volatile HeldRequest holdAnswer;
+        volatile String heldLine;
     }
 
     /** Client to server: watches request lines, applies traps. */
@@ -176,15 +136,14 @@ public final class HttpTap implements AutoCloseable {
                 String line = m.group(1) + " " + m.group(2);
                 requests.add(line);
                 for (Trap t : traps) {
-                    if (t.requestLine.matcher(line).matches() && traps.remove(t)) {
-                        t.request = line;
-                        if (t.stop == Stop.BEFORE_SERVER) {
-                            t.reached.countDown();
-                            t.hold();
+                    if (t.requestLine().matcher(line).matches() && traps.remove(t)) {
+                        if (t.stop() == Stop.BEFORE_SERVER) {
+                            t.held().hold(line);
                             closeQuietly(from, to);
                             return;
                         }
-                        c.holdAnswer = t;
+                        c.heldLine = line;
+                        c.holdAnswer = t.held();
                         break;
                     }
                 }
@@ -207,10 +166,9 @@ public final class HttpTap implements AutoCloseable {
             byte[] buf = new byte[64 * 1024];
             int n;
             while ((n = in.read(buf)) > 0) {
-                Trap t = c.holdAnswer;
-                if (t != null) {
-                    t.reached.countDown();
-                    t.hold();
+                HeldRequest held = c.holdAnswer;
+                if (held != null) {
+                    held.hold(c.heldLine);
                     closeQuietly(from, to);
                     return;
                 }
@@ -236,7 +194,7 @@ public final class HttpTap implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
-        traps.forEach(Trap::release);
+        traps.forEach(t -> t.held().release());
         closeQuietly(server);
         sockets.forEach(HttpTap::closeQuietly);
     }
