@@ -81,7 +81,7 @@ class PublishServiceTest {
     }
   }
 
-  /** Found by MultiProcessTest: two results of one image arriving together published it twice. */
+  /** Found by the multi-process test (now FaultsTest): two results of one image arriving together published it twice. */
   @Test
   void layerResultsArrivingTogetherRequeueTheImageOnce() throws Exception {
     S3Fixture s3 = S3Fixture.shared().start();
