@@ -111,7 +111,9 @@ class FaultsTest {
     // images: a shared base, a layer of its own each (1.5 MB random: a download of seconds when throttled), a mid
     // layer shared by every third image, and big layers of zeros (multipart uploads) in a few
     int initialImages = FULL ? 10 : 6;
-    int reserveImages = FULL ? 14 : 2;
+    int reserveImages = FULL ? 26 : 2;
+    int bigEvery = FULL ? 6 : 8;
+    byte[] zeros = new byte[BIG_FILE];
     TarLayer base = TarLayer.builder().dir("etc").file("etc/os-release", "ID=faults\n")
         .randomFile("usr/lib/libbase.so", 300_000, 1).build();
     List<TarLayer> mids = new ArrayList<>();
@@ -126,9 +128,9 @@ class FaultsTest {
         }
         spec.layer(mids.get(i / 6), Compression.GZIP);
       }
-      if (i % 8 == 0) {
+      if (i % bigEvery == 0) {
         bigs.add(TarLayer.builder().dir("data").file("data/id", "big " + i + "\n")
-            .file("data/zeros.bin", new byte[BIG_FILE]).build());
+            .file("data/zeros.bin", zeros).build());
         spec.layer(bigs.get(bigs.size() - 1), Compression.GZIP);
       }
       spec.layer(TarLayer.builder().dir("app").file("app/id", "image " + i + "\n")
@@ -257,7 +259,7 @@ class FaultsTest {
               // two more images; a multipart kill needs one with a big layer
               List<Integer> more = new ArrayList<>();
               if (phase == Phase.MULTIPART_UPLOAD) {
-                reserve.stream().filter(i -> i % 8 == 0).findFirst().ifPresent(more::add);
+                reserve.stream().filter(i -> i % bigEvery == 0).findFirst().ifPresent(more::add);
               }
               for (int i : reserve) {
                 if (more.size() < 2 && !more.contains(i)) {
