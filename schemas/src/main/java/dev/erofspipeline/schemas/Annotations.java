@@ -15,8 +15,11 @@ public final class Annotations {
   /** On every payload of an image bundle: the layer's dm-verity root hash, lowercase hex. */
   public static final String ROOT_HASH = "io.containerd.erofs.v1/dmverity.root-hash";
 
-  /** Prefix of the annotations of the draft erofs-image-spec (older scheme, section 5). */
-  public static final String LEGACY_EROFS_DMVERITY_PREFIX = "org.erofs.dmverity.";
+  /**
+   * Prefix of the draft erofs-image-spec's dm-verity annotations: on our native EROFS layer
+   * descriptors, and an older referrer scheme (consumer contract section 5).
+   */
+  public static final String EROFS_DMVERITY_PREFIX = "org.erofs.dmverity.";
 
   /**
    * On a native EROFS layer descriptor (draft erofs-image-spec section 2.3): where the verity

@@ -113,7 +113,7 @@ public final class NativeImageVerifier {
       if (!root.matches("sha256:[0-9a-f]{64}") || offset <= 0 || blockSize < 512 || blockSize > 65536
           || Long.bitCount(blockSize) != 1 || offset % blockSize != 0) {
         rows.add(new LayerCheck(manifest.digest(), platform, digest, null, Reason.MISSING_PAYLOAD,
-            "missing or malformed " + Annotations.LEGACY_EROFS_DMVERITY_PREFIX + "* annotations"));
+            "missing or malformed " + Annotations.EROFS_DMVERITY_PREFIX + "* annotations"));
         continue;
       }
       Layer layer = new Layer(new Descriptor(MediaTypes.EROFS_LAYER, digest, l.path("size").asLong()), offset,
