@@ -5,7 +5,8 @@
 # time, MB/s of tar, the share of time outside the converter core, CPU and machine load.
 # Usage: scripts/bench-convert.sh [layer cache dir] [work dir]
 #   (defaults /tmp/erofs-bench-layers /tmp/erofs-bench-convert; needs docker-registry; the layers are
-#   generated once and shared with scripts/bench-worker.sh)
+#   generated once and shared with scripts/bench-worker.sh; BENCH_CONVERT_JAVA_OPTS: JVM options of
+#   the convert process, e.g. -XX:TieredStopAtLevel=1 to compare JIT settings)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cp_file=$(mktemp)

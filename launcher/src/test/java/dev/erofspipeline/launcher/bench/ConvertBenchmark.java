@@ -72,13 +72,18 @@ public final class ConvertBenchmark {
       deleteRecursively(work);
       Files.createDirectories(work);
       // the jar the script built, not ./erofs-pipeline: that wrapper might rebuild inside the timed run
-      List<String> cmd = new ArrayList<>(List.of("/usr/bin/time", "-f", "cpu %U %S", Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-          "-jar", "launcher/target/erofs-pipeline.jar", "convert"));
+      List<String> cmd = new ArrayList<>(List.of("/usr/bin/time", "-f", "cpu %U %S", Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+      String javaOptions = System.getenv().getOrDefault("BENCH_CONVERT_JAVA_OPTS", "").trim(); // e.g. JIT settings to compare
+      if (!javaOptions.isEmpty()) {
+        cmd.addAll(List.of(javaOptions.split("\\s+")));
+      }
+      cmd.addAll(List.of("-jar", "launcher/target/erofs-pipeline.jar", "convert"));
       cmd.addAll(refs);
       cmd.addAll(List.of("--insecure-registry", registry.host(),
           "--set", "kafka.dataDir=" + work.resolve("kafka"), "--set", "s3.dataDir=" + work.resolve("s3"),
           "--set", "http.port=0"));
-      System.out.printf(Locale.ROOT, "running ./erofs-pipeline convert on %d references (load %s)%n", refs.size(), Benchmarks.loadAverage());
+      System.out.printf(Locale.ROOT, "running ./erofs-pipeline convert on %d references (JVM options '%s'; load %s)%n", refs.size(),
+          javaOptions, Benchmarks.loadAverage());
       Path err = work.resolve("convert.err");
       double registryCpu0 = Benchmarks.processCpuSeconds(registry.pid());
       long t0 = System.nanoTime();
