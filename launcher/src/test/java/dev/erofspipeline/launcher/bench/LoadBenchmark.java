@@ -105,13 +105,7 @@ public final class LoadBenchmark {
       opts.put(kv[0], kv[1]);
     }
     LoadBenchmark b = new LoadBenchmark(Path.of(args[0]).toAbsolutePath(), Path.of(args[1]).toAbsolutePath(), opts);
-    int rc;
-    try {
-      rc = b.run();
-    } finally {
-      b.stopAll();
-    }
-    System.exit(rc);
+    System.exit(b.run());
   }
 
   private int num(String key) {
@@ -133,6 +127,7 @@ public final class LoadBenchmark {
     try {
       return runWith(registry, loadBefore);
     } finally {
+      stopAll(); // the roles first: deleting the registry's storage takes a while
       registry.close();
     }
   }
