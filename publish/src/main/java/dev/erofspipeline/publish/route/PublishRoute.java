@@ -107,6 +107,11 @@ public final class PublishRoute extends RouteBuilder {
           .split(body()).process(this::asRecord).to(producer()).end()
           .process(new ManualCommit());
     }
+    // the worker's dead letters: an image waiting for a layer that will never come fails with its reason
+    from(consumer(topics.deadLetters())).routeId("publish-layer-failures")
+        .process(e -> e.getMessage().setBody(onDeadLetter(e)))
+        .split(body()).process(this::asRecord).to(producer()).end()
+        .process(new ManualCommit());
     from("timer:publish-pending?delay=" + settings.retryPeriod().toMillis() + "&period=" + settings.retryPeriod().toMillis())
         .routeId("publish-pending")
         .process(e -> e.getMessage().setBody(outputs(service.retryPending())))
@@ -134,6 +139,16 @@ public final class PublishRoute extends RouteBuilder {
       return List.of(deadLetter(e.getMessage(), topics.layerResults(), value, ex, ex.reasonCode()));
     }
     return outputs(service.onLayerResult(result));
+  }
+
+  private List<Out> onDeadLetter(Exchange e) throws Exception {
+    DeadLetter letter;
+    try {
+      letter = validator.read(DeadLetter.class, e.getMessage().getBody(byte[].class));
+    } catch (SchemaViolationException ex) {
+      return List.of(); // not a dead letter this stage can use; dead-lettering it again would loop
+    }
+    return outputs(service.onLayerFailed(letter));
   }
 
   private List<Out> onSignature(Exchange e) throws Exception {

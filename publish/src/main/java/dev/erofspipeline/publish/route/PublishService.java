@@ -95,6 +95,15 @@ public final class PublishService {
   /** layer digest -> pending image records waiting on it (this process's view; rebuilt by retryPending). */
   private final Map<String, Set<ImageRecord>> waiting = new ConcurrentHashMap<>();
 
+  /** Layers the worker gave up on (the most recent 10,000), until a result for one arrives after all. */
+  private final Map<String, DeadLetter> failedLayers = java.util.Collections.synchronizedMap(
+      new java.util.LinkedHashMap<>() {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, DeadLetter> eldest) {
+          return size() > 10_000;
+        }
+      });
+
   PublishService(Publisher publisher, StagedResults staging, PendingImages pending, NativeTwins twins, Clock clock,
       RecordValidator validator) {
     this.validator = Objects.requireNonNull(validator);
@@ -208,6 +217,7 @@ public final class PublishService {
 
   /** A layer result arrived: the images waiting on that layer that are now complete are requeued. */
   public List<Outcome> onLayerResult(LayerResult result) throws IOException {
+    failedLayers.remove(result.key());
     List<Outcome> out = new ArrayList<>();
     Set<ImageRecord> images = waiting.get(result.key());
     if (images == null) {
@@ -217,6 +227,49 @@ public final class PublishService {
       out.add(attempt(image, false));
     }
     return out;
+  }
+
+  /**
+   * The worker gave up on a layer (a dead letter of stage convert): no result for it will come, so
+   * every pending image with that layer fails with the layer's reason and is no longer waited for;
+   * so does an image record of that layer arriving later, until a result for it arrives.
+   */
+  public List<Outcome> onLayerFailed(DeadLetter letter) throws IOException {
+    List<Outcome> out = new ArrayList<>();
+    String failed = letter.layerDigest();
+    if (letter.stage() != DeadLetter.Stage.CONVERT || failed == null) {
+      return out;
+    }
+    failedLayers.put(failed, letter);
+    for (ImageRecord image : pending.list()) {
+      if (image.layers().stream().anyMatch(l -> l.digest().equals(failed))) {
+        out.add(fail(image, letter));
+      }
+    }
+    return out;
+  }
+
+  /** The image fails because its layer {@code letter} names was dead-lettered. */
+  private Outcome fail(ImageRecord image, DeadLetter letter) throws IOException {
+    ConversionProfile profile = image.profile() != null ? image.profile() : ConversionProfile.TAR_INDEX;
+    List<ImageStatus.Layer> layers = new ArrayList<>();
+    int done = 0;
+    for (ImageRecord.Layer l : image.layers()) {
+      if (l.digest().equals(letter.layerDigest())) {
+        layers.add(new ImageStatus.Layer(l.digest(), l.size(), ImageStatus.LayerState.FAILED, letter.reasonCode()));
+      } else if (staging.completedResult(l.digest(), profile).isPresent()) {
+        layers.add(new ImageStatus.Layer(l.digest(), l.size(), ImageStatus.LayerState.CONVERTED, null));
+        done++;
+      } else {
+        layers.add(new ImageStatus.Layer(l.digest(), l.size(), ImageStatus.LayerState.CONVERTING, null));
+      }
+    }
+    pending.remove(image);
+    forget(image);
+    LOG.warn("image {} failed: layer {} was dead-lettered ({})", image.subject().digest(), letter.layerDigest(),
+        letter.reasonCode());
+    return new Outcome(status(image, ImageStatus.State.FAILED, done, "layer " + letter.layerDigest() + ": "
+        + letter.message(), letter.reasonCode(), layers, List.of()), null);
   }
 
   /**
@@ -262,6 +315,10 @@ public final class PublishService {
             image.repository(), true, image.correlationId())));
         layers.add(new ImageStatus.Layer(l.digest(), l.size(), ImageStatus.LayerState.CONVERTED, null));
       } else {
+        DeadLetter failed = failedLayers.get(l.digest());
+        if (failed != null) {
+          return fail(image, failed);
+        }
         layers.add(new ImageStatus.Layer(l.digest(), l.size(), ImageStatus.LayerState.CONVERTING, null));
         waiting.computeIfAbsent(l.digest(), k -> ConcurrentHashMap.newKeySet()).add(image);
       }

@@ -9,6 +9,7 @@ import dev.erofspipeline.publish.PublishProfile;
 import dev.erofspipeline.publish.Publisher;
 import dev.erofspipeline.publish.RouteTestSupport;
 import dev.erofspipeline.schemas.ConversionProfile;
+import dev.erofspipeline.schemas.DeadLetter;
 import dev.erofspipeline.schemas.ImageRecord;
 import dev.erofspipeline.schemas.ImageStatus;
 import dev.erofspipeline.schemas.LayerResult;
@@ -53,6 +54,34 @@ class PublishServiceTest {
   private static void writeResults(S3Fixture s3, List<LayerResult> results, RecordValidator v) {
     for (LayerResult r : results) {
       s3.client().putObject(b -> b.bucket(s3.bucket()).key(r.staging().resultKey()), RequestBody.fromBytes(v.write(r.result())));
+    }
+  }
+
+  @Test
+  void aLayerTheWorkerGaveUpOnFailsTheImagesWaitingForItAndThoseArrivingLater() throws Exception {
+    ImageRecord image = SUPPORT.seed(REGISTRY, "svc/failed-layer");
+    String layer = image.layers().get(1).digest();
+    DeadLetter letter = new DeadLetter(DeadLetter.Stage.CONVERT, DeadLetter.Input.of(new byte[] {'{', '}'}),
+        "InvalidLayerException", "tar.checksum", "header checksum mismatch at tar offset 512", java.time.Instant.now(), 1,
+        layer, null, image.correlationId());
+    try (Publisher p = bundlePublisher()) {
+      S3Fixture s3 = S3.start();
+      PublishService service = PublishService.create(p, s3.client(), s3.bucket(), "svc-failed-" + System.nanoTime(), V,
+          Clock.systemUTC());
+      assertEquals(ImageStatus.State.CONVERTING, service.onImage(image).status().state());
+      List<PublishService.Outcome> out = service.onLayerFailed(letter);
+      assertEquals(1, out.size());
+      ImageStatus failed = out.get(0).status();
+      assertEquals(ImageStatus.State.FAILED, failed.state());
+      assertEquals("tar.checksum", failed.reasonCode());
+      assertTrue(failed.reason().contains(layer), failed.reason());
+      assertEquals(ImageStatus.LayerState.FAILED, failed.layers().get(1).state());
+      assertTrue(service.retryPending().isEmpty(), "no longer pending");
+      // the same image requested again fails at once; a dead letter of another stage changes nothing
+      assertEquals(ImageStatus.State.FAILED, service.onImage(image).status().state());
+      DeadLetter ingest = new DeadLetter(DeadLetter.Stage.INGEST, letter.input(), "x", "invalid-config", "m",
+          java.time.Instant.now(), 1, layer, null, null);
+      assertTrue(service.onLayerFailed(ingest).isEmpty());
     }
   }
 
