@@ -85,10 +85,10 @@ public final class NativeManifests {
 
   /**
    * The platform of an index entry for an image with {@code config}: {@code architecture}, {@code
-   * os}, {@code os.version}, {@code variant} as the config has them, {@code os.features} too when
-   * {@code erofs} is set, with {@code erofs} added.
+   * os}, {@code os.version}, {@code variant} and a non-empty {@code os.features} as the config has
+   * them.
    */
-  public static ObjectNode platform(byte[] config, boolean erofs) throws IOException {
+  public static ObjectNode platform(byte[] config) throws IOException {
     JsonNode c = JSON.readTree(config);
     ObjectNode p = F.objectNode();
     for (String field : List.of("architecture", "os", "os.version", "variant")) {
@@ -96,9 +96,7 @@ public final class NativeManifests {
         p.put(field, c.get(field).asText());
       }
     }
-    if (erofs) {
-      p.set("os.features", withErofs(c.path("os.features")));
-    } else if (c.path("os.features").isArray() && !c.get("os.features").isEmpty()) {
+    if (c.path("os.features").isArray() && !c.get("os.features").isEmpty()) {
       p.set("os.features", c.get("os.features").deepCopy());
     }
     return p;

@@ -347,7 +347,7 @@ public final class Publisher implements AutoCloseable {
     ObjectNode legacyPlatform;
     try {
       config = NativeManifests.config(legacyConfig, layers);
-      legacyPlatform = NativeManifests.platform(legacyConfig, false);
+      legacyPlatform = NativeManifests.platform(legacyConfig);
     } catch (IOException e) {
       throw new PublishException(PublishException.Reason.SOURCE_IMAGE_INVALID, "image " + image.subject().digest() + ": "
           + e.getMessage(), allLayers, e);

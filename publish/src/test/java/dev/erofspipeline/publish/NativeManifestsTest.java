@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.erofspipeline.registry.Descriptor;
 import dev.erofspipeline.registry.Manifest;
 import dev.erofspipeline.schemas.Annotations;
@@ -45,10 +46,11 @@ class NativeManifestsTest {
         + "\"os.features\":[\"x\",\"erofs\"],\"config\":{\"Env\":[\"A=1\"]},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\""
         + E1 + "\",\"" + E2 + "\"]},\"history\":[{\"created_by\":\"x\"}]}", new String(config, StandardCharsets.UTF_8));
     assertArrayEquals(config, NativeManifests.config(legacy, LAYERS), "deterministic");
-    assertEquals("{\"architecture\":\"arm64\",\"os\":\"linux\",\"variant\":\"v8\",\"os.features\":[\"x\",\"erofs\"]}",
-        NativeManifests.platform(legacy, true).toString());
+    ObjectNode platform = NativeManifests.platform(legacy);
     assertEquals("{\"architecture\":\"arm64\",\"os\":\"linux\",\"variant\":\"v8\",\"os.features\":[\"erofs\",\"x\"]}",
-        NativeManifests.platform(legacy, false).toString());
+        platform.toString());
+    assertEquals("{\"architecture\":\"arm64\",\"os\":\"linux\",\"variant\":\"v8\",\"os.features\":[\"x\",\"erofs\"]}",
+        NativeManifests.twinPlatform(platform).toString());
 
     IOException wrongCount = assertThrows(IOException.class,
         () -> NativeManifests.config(bytes("{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"" + A + "\"]}}"), LAYERS));
