@@ -91,7 +91,13 @@ final class PendingImages {
         ListObjectsV2Response page = s3.listObjectsV2(req.build());
         for (S3Object o : page.contents()) {
           try {
-            out.add(validator.read(ImageRecord.class, s3.getObjectAsBytes(b -> b.bucket(bucket).key(o.key())).asByteArray()));
+            ImageRecord r = validator.read(ImageRecord.class, s3.getObjectAsBytes(b -> b.bucket(bucket).key(o.key())).asByteArray());
+            if (!o.key().equals(key(r))) {
+              // written by an earlier version (no repository in the name): moved, or contains() would miss it
+              put(r);
+              s3.deleteObject(b -> b.bucket(bucket).key(o.key()));
+            }
+            out.add(r);
           } catch (SchemaViolationException e) {
             s3.deleteObject(b -> b.bucket(bucket).key(o.key())); // not ours to keep
           } catch (NoSuchKeyException published) {

@@ -209,6 +209,25 @@ class PublishServiceTest {
     }
   }
 
+  /** A pending record under the name an earlier version gave it (no repository) is still published, once. */
+  @Test
+  void aPendingRecordWrittenByAnEarlierVersionIsPublished() throws Exception {
+    String prefix = "svc-legacy-" + System.nanoTime();
+    ImageRecord image = SUPPORT.seed(REGISTRY, "svc/legacy");
+    String legacyKey = prefix + "/pending/" + image.subject().digest().substring(7) + "-" + image.profile().fingerprint()
+        + ".json";
+    S3.start().client().putObject(b -> b.bucket(S3.bucket()).key(legacyKey), RequestBody.fromBytes(V.write(image)));
+    stageResults(prefix);
+    try (Publisher p = bundlePublisher()) {
+      PublishService service = PublishService.create(p, S3.client(), S3.bucket(), prefix, V, Clock.systemUTC());
+      List<PublishService.Outcome> timer = service.retryPending();
+      assertEquals(1, timer.size());
+      assertEquals(image, timer.get(0).requeue());
+      assertEquals(ImageStatus.State.PUBLISHED, service.onRequeuedImage(timer.get(0).requeue()).status().state());
+      assertTrue(service.retryPending().isEmpty(), "nothing left pending, under either name");
+    }
+  }
+
   @Test
   void transientFailuresAreRetriedThenFailedWithADeadLetter() throws Exception {
     S3Fixture s3 = S3Fixture.shared().start();
