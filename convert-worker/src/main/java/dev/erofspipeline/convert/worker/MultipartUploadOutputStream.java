@@ -3,6 +3,7 @@ package dev.erofspipeline.convert.worker;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.S3Client;
@@ -21,11 +22,15 @@ public final class MultipartUploadOutputStream extends OutputStream {
   /** S3's minimum for every part but the last. */
   public static final int MIN_PART_SIZE = 5 << 20;
 
+  private static final int INITIAL_BUFFER = 64 << 10;
+
   private final S3Client s3;
   private final String bucket;
   private final String key;
   private final String contentType;
-  private final byte[] buffer;
+  private final int partSize;
+  /** Grows up to the part size: most index objects are far smaller, and a new part-sized array per stream cost GC time. */
+  private byte[] buffer;
   private int buffered;
   private String uploadId;
   private final List<CompletedPart> parts = new ArrayList<>();
@@ -40,7 +45,8 @@ public final class MultipartUploadOutputStream extends OutputStream {
     this.bucket = bucket;
     this.key = key;
     this.contentType = contentType;
-    this.buffer = new byte[partSize];
+    this.partSize = partSize;
+    this.buffer = new byte[Math.min(INITIAL_BUFFER, partSize)];
   }
 
   @Override
@@ -52,13 +58,16 @@ public final class MultipartUploadOutputStream extends OutputStream {
   public void write(byte[] b, int off, int len) throws IOException {
     ensureOpen();
     while (len > 0) {
+      if (buffered == buffer.length && buffer.length < partSize) {
+        buffer = Arrays.copyOf(buffer, (int) Math.min((long) buffer.length * 2, partSize));
+      }
       int n = Math.min(len, buffer.length - buffered);
       System.arraycopy(b, off, buffer, buffered, n);
       buffered += n;
       off += n;
       len -= n;
       size += n;
-      if (buffered == buffer.length) {
+      if (buffered == partSize) {
         uploadBufferedPart();
       }
     }
@@ -115,7 +124,7 @@ public final class MultipartUploadOutputStream extends OutputStream {
   }
 
   private byte[] copyOfBuffer() {
-    return java.util.Arrays.copyOf(buffer, buffered);
+    return Arrays.copyOf(buffer, buffered);
   }
 
   private void abortQuietly() {
