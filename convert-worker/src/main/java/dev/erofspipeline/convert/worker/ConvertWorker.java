@@ -19,13 +19,13 @@ import software.amazon.awssdk.services.s3.S3Client;
 /** A worker process's conversion service: the Camel context running {@link WorkerRoute}. */
 public final class ConvertWorker implements AutoCloseable {
 
+  private static final long ABANDON_MARGIN_SECONDS = 5;
+
   /**
    * @param concurrency layers in flight in this process
    * @param shutdownTimeout how long a stop waits for layers in flight before abandoning them
    *     (uncommitted, so another worker takes them over)
    */
-  private static final long ABANDON_MARGIN_SECONDS = 5;
-
   public record Config(
       String brokers,
       Topics topics,
