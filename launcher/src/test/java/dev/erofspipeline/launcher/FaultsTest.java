@@ -148,18 +148,9 @@ class FaultsTest {
         refs.add(registry.host() + "/" + repo + ":1");
       }
 
-      Path access = Files.writeString(dir.resolve("access"), S3.accessKey() + "\n");
-      Path secret = Files.writeString(dir.resolve("secret"), S3.secretKey() + "\n");
       TestSigningKeys keys = TestSigningKeys.create(Files.createDirectories(dir.resolve("pki")));
-      Path config = Files.writeString(dir.resolve("erofs.properties"), String.join("\n",
-          "kafka.bootstrap=" + KAFKA.bootstrapServers(),
-          "kafka.topicPrefix=" + prefix,
+      Path config = FixtureConfig.write(dir, prefix, KAFKA, S3, List.of(
           "kafka.topicPartitions=4",
-          "s3.endpoint=" + S3.endpoint(),
-          "s3.bucket=" + S3.bucket(),
-          "s3.prefix=" + prefix,
-          "s3.accessKeyFile=" + access,
-          "s3.secretKeyFile=" + secret,
           "registry.insecure=" + registry.host(),
           "registry.allowlist=" + registry.host(),
           "worker.concurrency=1",
@@ -171,8 +162,7 @@ class FaultsTest {
           "signing.certFile=" + keys.chain(),
           "publish.retrySeconds=2",
           "http.bind=127.0.0.1",
-          "metrics.lagIntervalSeconds=0",
-          ""));
+          "metrics.lagIntervalSeconds=0"));
       try (RoleProcesses jvms = new RoleProcesses(dir, config)) {
         jvms.start("ingest", "ingest");
         jvms.start("worker-a", "worker", "s3.endpoint=" + tapA.endpoint());

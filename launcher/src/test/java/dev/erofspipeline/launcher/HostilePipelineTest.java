@@ -27,7 +27,6 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -231,17 +230,8 @@ class HostilePipelineTest {
   private static Path configFile(String prefix) throws Exception {
     Path keys = Files.createDirectories(dir.resolve(prefix + "pki"));
     TestSigningKeys k = TestSigningKeys.create(keys);
-    Path access = Files.writeString(dir.resolve(prefix + "access"), S3.accessKey() + "\n");
-    Path secret = Files.writeString(dir.resolve(prefix + "secret"), S3.secretKey() + "\n");
     List<String> lines = new ArrayList<>(List.of(
-        "kafka.bootstrap=" + KAFKA.bootstrapServers(),
-        "kafka.topicPrefix=" + prefix,
         "kafka.topicPartitions=2",
-        "s3.endpoint=" + S3.endpoint(),
-        "s3.bucket=" + S3.bucket(),
-        "s3.prefix=" + prefix,
-        "s3.accessKeyFile=" + access,
-        "s3.secretKeyFile=" + secret,
         "registry.insecure=" + REGISTRY.host(),
         "registry.allowlist=" + REGISTRY.host(),
         "ingest.registryRate=0",
@@ -252,7 +242,6 @@ class HostilePipelineTest {
         "publish.retrySeconds=2",
         "http.port=0"));
     lines.addAll(HostileCorpus.limitSettings());
-    return Files.writeString(dir.resolve(prefix + "erofs.properties"), String.join("\n", lines) + "\n",
-        StandardOpenOption.CREATE_NEW);
+    return FixtureConfig.write(dir, prefix, KAFKA, S3, lines);
   }
 }

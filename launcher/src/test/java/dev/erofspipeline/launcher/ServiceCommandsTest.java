@@ -88,26 +88,15 @@ class ServiceCommandsTest {
 
   /** A configuration file for the fixtures, as an operator would write it. */
   private static Path configFile(String prefix, int httpPort) throws Exception {
-    Path access = Files.writeString(dir.resolve(prefix + "access"), S3.accessKey() + "\n");
-    Path secret = Files.writeString(dir.resolve(prefix + "secret"), S3.secretKey() + "\n");
-    String props = String.join("\n",
-        "kafka.bootstrap=" + KAFKA.bootstrapServers(),
-        "kafka.topicPrefix=" + prefix,
+    return FixtureConfig.write(dir, prefix, KAFKA, S3, List.of(
         "kafka.topicPartitions=2",
-        "s3.endpoint=" + S3.endpoint(),
-        "s3.bucket=" + S3.bucket(),
-        "s3.prefix=" + prefix,
-        "s3.accessKeyFile=" + access,
-        "s3.secretKeyFile=" + secret,
         "registry.insecure=" + REGISTRY.host(),
         "registry.allowlist=" + REGISTRY.host(),
         "worker.concurrency=1",
         "worker.shutdownGraceSeconds=5",
         "http.port=" + httpPort,
         "http.bind=127.0.0.1",
-        "metrics.lagIntervalSeconds=0",
-        "");
-    return Files.writeString(dir.resolve(prefix + "erofs.properties"), props);
+        "metrics.lagIntervalSeconds=0"));
   }
 
   private static HttpResponse<String> get(int port, String path) throws Exception {

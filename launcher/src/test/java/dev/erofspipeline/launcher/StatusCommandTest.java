@@ -78,23 +78,13 @@ class StatusCommandTest {
             .get(10, TimeUnit.SECONDS);
       }
     }
-    Path access = Files.writeString(dir.resolve("access"), S3.accessKey() + "\n");
-    Path secret = Files.writeString(dir.resolve("secret"), S3.secretKey() + "\n");
-    config = Files.writeString(dir.resolve("erofs.properties"), String.join("\n",
-        "kafka.bootstrap=" + KAFKA.bootstrapServers(),
-        "kafka.topicPrefix=" + PREFIX,
+    config = FixtureConfig.write(dir, PREFIX, KAFKA, S3, List.of(
         "kafka.topicPartitions=2",
-        "s3.endpoint=" + S3.endpoint(),
-        "s3.bucket=" + S3.bucket(),
-        "s3.prefix=" + PREFIX,
-        "s3.accessKeyFile=" + access,
-        "s3.secretKeyFile=" + secret,
         "registry.allowlist=registry.example:5000",
         "worker.concurrency=1",
         "worker.shutdownGraceSeconds=5",
         "http.bind=127.0.0.1",
-        "metrics.lagIntervalSeconds=0",
-        ""));
+        "metrics.lagIntervalSeconds=0"));
   }
 
   @Test
