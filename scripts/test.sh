@@ -15,6 +15,7 @@ declare -A packages=(
   [pigz]=pigz                         # benchmark reference
   [zstd]=zstd                         # zstd layers for tests
   [mkfs.erofs]=erofs-utils            # dump.erofs/fsck.erofs for 4 KiB images
+  [python3]=python3                   # runs shared/tools/gen_tars.py for the random-tar tests
 )
 missing=()
 for cmd in "${!packages[@]}"; do
