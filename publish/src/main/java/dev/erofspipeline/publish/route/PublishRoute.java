@@ -2,6 +2,7 @@ package dev.erofspipeline.publish.route;
 
 import dev.erofspipeline.schemas.DeadLetter;
 import dev.erofspipeline.schemas.ImageRecord;
+import dev.erofspipeline.schemas.ImageStatus;
 import dev.erofspipeline.schemas.LayerResult;
 import dev.erofspipeline.schemas.RecordValidator;
 import dev.erofspipeline.schemas.RootHashSignature;
@@ -14,6 +15,8 @@ import java.util.ArrayList;
 import java.util.List;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
+import org.apache.camel.ProducerTemplate;
+import org.apache.camel.RuntimeCamelException;
 import org.apache.camel.builder.RouteBuilder;
 import org.apache.camel.component.kafka.KafkaConstants;
 import org.apache.camel.component.kafka.ManualCommit;
@@ -51,10 +54,13 @@ public final class PublishRoute extends RouteBuilder {
     }
   }
 
-  /** A record to send; {@code requeue}: an image record this stage sends back to itself. */
-  private record Out(String topic, String key, byte[] value, boolean requeue) {
+  /**
+   * A record to send; {@code requeue}: an image record this stage sends back to itself; {@code
+   * status}: the status a status record carries (null for other records).
+   */
+  private record Out(String topic, String key, byte[] value, boolean requeue, ImageStatus status) {
     Out(String topic, String key, byte[] value) {
-      this(topic, key, value, false);
+      this(topic, key, value, false, null);
     }
   }
 
@@ -68,6 +74,9 @@ public final class PublishRoute extends RouteBuilder {
   private final Topics topics;
   private final RecordValidator validator;
   private final PublishService service;
+  /** Held while a status is checked and sent: see {@link PublishService#isStale}. */
+  private final Object statusOrder = new Object();
+  private ProducerTemplate records;
 
   public PublishRoute(Settings settings, Topics topics, RecordValidator validator, PublishService service) {
     this.settings = settings;
@@ -88,34 +97,32 @@ public final class PublishRoute extends RouteBuilder {
 
   private String producer() {
     return "kafka:" + topics.status() + "?brokers=" + settings.brokers() + "&requestRequiredAcks=all"
+        + "&lingerMs=0" // records are sent one at a time, each acknowledged before the next
         + "&valueSerializer=org.apache.kafka.common.serialization.ByteArraySerializer";
   }
 
   @Override
-  public void configure() {
+  public void configure() throws Exception {
+    records = getContext().createProducerTemplate();
+    getContext().addService(records, true, true);
     from(consumer(topics.images())).routeId("publish-images")
-        .process(e -> e.getMessage().setBody(onImage(e)))
-        .split(body()).process(this::asRecord).to(producer()).end()
+        .process(e -> send(onImage(e)))
         .process(new ManualCommit());
     from(consumer(topics.layerResults())).routeId("publish-layer-results")
-        .process(e -> e.getMessage().setBody(onLayerResult(e)))
-        .split(body()).process(this::asRecord).to(producer()).end()
+        .process(e -> send(onLayerResult(e)))
         .process(new ManualCommit());
     if (settings.externalSigning()) {
       from(consumer(topics.signatures())).routeId("publish-signatures")
-          .process(e -> e.getMessage().setBody(onSignature(e)))
-          .split(body()).process(this::asRecord).to(producer()).end()
+          .process(e -> send(onSignature(e)))
           .process(new ManualCommit());
     }
     // the worker's dead letters: an image waiting for a layer that will never come fails with its reason
     from(consumer(topics.deadLetters())).routeId("publish-layer-failures")
-        .process(e -> e.getMessage().setBody(onDeadLetter(e)))
-        .split(body()).process(this::asRecord).to(producer()).end()
+        .process(e -> send(onDeadLetter(e)))
         .process(new ManualCommit());
     from("timer:publish-pending?delay=" + settings.retryPeriod().toMillis() + "&period=" + settings.retryPeriod().toMillis())
         .routeId("publish-pending")
-        .process(e -> e.getMessage().setBody(outputs(service.retryPending())))
-        .split(body()).process(this::asRecord).to(producer()).end();
+        .process(e -> send(outputs(service.retryPending())));
   }
 
   private List<Out> onImage(Exchange e) throws Exception {
@@ -171,12 +178,12 @@ public final class PublishRoute extends RouteBuilder {
     List<Out> out = new ArrayList<>();
     for (PublishService.Outcome o : outcomes) {
       if (o.requeue() != null) {
-        out.add(new Out(topics.images(), o.requeue().key(), validator.write(o.requeue()), true));
+        out.add(new Out(topics.images(), o.requeue().key(), validator.write(o.requeue()), true, null));
       }
       if (o.status() == null) {
         continue;
       }
-      out.add(new Out(topics.status(), o.status().key(), validator.write(o.status())));
+      out.add(new Out(topics.status(), o.status().key(), validator.write(o.status()), false, o.status()));
       for (SigningRequest r : o.signingRequests()) {
         out.add(new Out(topics.signingRequests(), r.key(), validator.write(r)));
       }
@@ -196,16 +203,37 @@ public final class PublishRoute extends RouteBuilder {
     return new Out(topics.deadLetters(), key, validator.write(letter));
   }
 
-  private void asRecord(Exchange e) {
-    Out o = e.getMessage().getBody(Out.class);
-    Message m = e.getMessage();
-    m.setHeader(KafkaConstants.OVERRIDE_TOPIC, o.topic());
-    m.setHeader(KafkaConstants.KEY, o.key());
-    if (o.requeue()) {
-      m.setHeader(REQUEUE_HEADER, "1");
-    } else {
-      m.removeHeader(REQUEUE_HEADER); // a consumed requeue's own header is not passed on
+  /**
+   * Sends {@code outs} in order, each acknowledged before the next (an input's offset is committed
+   * after this returns). A status is checked and sent under one lock, so a status another route
+   * overtook is dropped instead of landing after the image's final one.
+   */
+  private void send(List<Out> outs) {
+    for (Out o : outs) {
+      if (o.status() == null) {
+        sendRecord(o);
+        continue;
+      }
+      synchronized (statusOrder) {
+        if (!service.isStale(o.status())) {
+          sendRecord(o);
+        }
+      }
     }
-    m.setBody(o.value());
+  }
+
+  private void sendRecord(Out o) {
+    Exchange sent = records.send(producer(), e -> {
+      Message m = e.getMessage();
+      m.setHeader(KafkaConstants.OVERRIDE_TOPIC, o.topic());
+      m.setHeader(KafkaConstants.KEY, o.key());
+      if (o.requeue()) {
+        m.setHeader(REQUEUE_HEADER, "1");
+      }
+      m.setBody(o.value());
+    });
+    if (sent.getException() != null) {
+      throw new RuntimeCamelException("sending to " + o.topic() + " failed", sent.getException());
+    }
   }
 }

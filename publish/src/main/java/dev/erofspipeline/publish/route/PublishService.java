@@ -89,9 +89,18 @@ public final class PublishService {
    * (raced out by a result or the timer while the publication ran) is dropped without a second
    * publication or status; a new request for the same image still gets its own status.
    */
-  private final Map<String, Published> recentlyPublished = new ConcurrentHashMap<>();
+  private final Map<String, Settled> recentlyPublished = new ConcurrentHashMap<>();
 
-  private record Published(java.time.Instant at, String correlationId) {}
+  /**
+   * image -> its last publication or failure here, for {@link #SETTLED_HOLD}. Each route decides on
+   * its own thread: a "converting" status the timer or a layer result computed just before another
+   * route failed or published the image can reach the status topic after the final one, and in a
+   * compacted topic the last record is the only one left. See {@link #isStale}.
+   */
+  private final Map<String, Settled> settled = new ConcurrentHashMap<>();
+  private static final java.time.Duration SETTLED_HOLD = java.time.Duration.ofMinutes(10);
+
+  private record Settled(java.time.Instant at, String correlationId) {}
   /** layer digest -> pending image records waiting on it (this process's view; rebuilt by retryPending). */
   private final Map<String, Set<ImageRecord>> waiting = new ConcurrentHashMap<>();
 
@@ -197,7 +206,7 @@ public final class PublishService {
   public Outcome onImage(ImageRecord image) throws IOException {
     String key = imageKey(image);
     java.time.Instant now = clock.instant();
-    Published last = recentlyPublished.get(key);
+    Settled last = recentlyPublished.get(key);
     if (last != null && last.at().plus(REQUEUE_HOLD).isAfter(now)
         && Objects.equals(last.correlationId(), image.correlationId())) {
       return new Outcome(null, null, List.of(), null);
@@ -207,7 +216,7 @@ public final class PublishService {
       pending.put(image);
       Outcome o = attempt(image, true);
       if (o.status() != null && o.status().state() == ImageStatus.State.PUBLISHED) {
-        recentlyPublished.put(key, new Published(now, image.correlationId()));
+        recentlyPublished.put(key, new Settled(now, image.correlationId()));
       }
       return o;
     } finally {
@@ -266,6 +275,7 @@ public final class PublishService {
     }
     pending.remove(image);
     forget(image);
+    settle(image);
     LOG.warn("image {} failed: layer {} was dead-lettered ({})", image.subject().digest(), letter.layerDigest(),
         letter.reasonCode());
     return new Outcome(status(image, ImageStatus.State.FAILED, done, "layer " + letter.layerDigest() + ": "
@@ -279,6 +289,8 @@ public final class PublishService {
   public List<Outcome> retryPending() throws IOException {
     java.time.Instant expired = clock.instant().minus(REQUEUE_HOLD);
     recentlyPublished.values().removeIf(p -> p.at().isBefore(expired));
+    java.time.Instant forgotten = clock.instant().minus(SETTLED_HOLD);
+    settled.values().removeIf(p -> p.at().isBefore(forgotten));
     List<Outcome> out = new ArrayList<>();
     for (ImageRecord image : pending.list()) {
       Outcome o = attempt(image, false);
@@ -362,6 +374,7 @@ public final class PublishService {
       transientFailures.remove(imageKey(image));
       forget(image);
       pending.remove(image);
+      settle(image);
       List<ImageStatus.Layer> done = image.layers().stream()
           .map(l -> new ImageStatus.Layer(l.digest(), l.size(), ImageStatus.LayerState.PUBLISHED, null)).toList();
       List<String> messages = new ArrayList<>(nativeMessages);
@@ -392,6 +405,7 @@ public final class PublishService {
       transientFailures.remove(imageKey);
       forget(image);
       pending.remove(image);
+      settle(image);
       DeadLetter letter = DeadLetter.of(DeadLetter.Stage.PUBLISH, DeadLetter.Input.of(validator.write(image)), e, e.reasonCode(),
           Math.max(1, failures),
           image.correlationId());
@@ -419,8 +433,29 @@ public final class PublishService {
     return List.of(NATIVE_MESSAGE + twin.manifest().digest() + " published; EROFS index at tag " + tag);
   }
 
+  /**
+   * Whether {@code status} was overtaken: it is not final, and this request's image was published or
+   * failed here since. The route sends statuses one at a time and drops stale ones (checking and
+   * sending under one lock), so an image's final status is the last one on the topic.
+   */
+  public boolean isStale(ImageStatus status) {
+    if (status.state() == ImageStatus.State.PUBLISHED || status.state() == ImageStatus.State.FAILED) {
+      return false;
+    }
+    Settled s = settled.get(imageKey(status.registry(), status.repository(), status.subjectDigest()));
+    return s != null && Objects.equals(s.correlationId(), status.correlationId());
+  }
+
+  private void settle(ImageRecord image) {
+    settled.put(imageKey(image), new Settled(clock.instant(), image.correlationId()));
+  }
+
   private static String imageKey(ImageRecord image) {
-    return image.registry() + "/" + image.repository() + "@" + image.subject().digest();
+    return imageKey(image.registry(), image.repository(), image.subject().digest());
+  }
+
+  private static String imageKey(String registry, String repository, String subjectDigest) {
+    return registry + "/" + repository + "@" + subjectDigest;
   }
 
   private void forget(ImageRecord image) {

@@ -1,6 +1,7 @@
 package dev.erofspipeline.publish.route;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -82,6 +83,43 @@ class PublishServiceTest {
       DeadLetter ingest = new DeadLetter(DeadLetter.Stage.INGEST, letter.input(), "x", "invalid-config", "m",
           java.time.Instant.now(), 1, layer, null, null);
       assertTrue(service.onLayerFailed(ingest).isEmpty());
+    }
+  }
+
+  /**
+   * Found by HostilePipelineTest in CI: the timer's "converting" status, decided just before the
+   * dead-letter route failed the image, reached the compacted status topic after "failed".
+   */
+  @Test
+  void aStatusDecidedBeforeTheImageSettledIsStaleAfterwards() throws Exception {
+    ImageRecord image = SUPPORT.seed(REGISTRY, "svc/stale-status");
+    String layer = image.layers().get(1).digest();
+    DeadLetter letter = new DeadLetter(DeadLetter.Stage.CONVERT, DeadLetter.Input.of(new byte[] {'{', '}'}),
+        "InvalidLayerException", "tar.pax.global", "PAX global header", java.time.Instant.now(), 1, layer, null,
+        image.correlationId());
+    ImageRecord again = new ImageRecord(image.registry(), image.repository(), image.subject(), image.platform(),
+        image.indexDigest(), image.reference(), image.layers(), image.profile(), "another-request", image.nativeImage());
+    try (Publisher p = bundlePublisher()) {
+      S3Fixture s3 = S3.start();
+      String prefix = "svc-stale-" + System.nanoTime();
+      PublishService service = PublishService.create(p, s3.client(), s3.bucket(), prefix, V, Clock.systemUTC());
+      ImageStatus converting = service.onImage(image).status();
+      assertEquals(ImageStatus.State.CONVERTING, converting.state());
+      assertFalse(service.isStale(converting), "nothing settled yet");
+      ImageStatus failed = service.onLayerFailed(letter).get(0).status();
+      assertTrue(service.isStale(converting), "overtaken by the failure");
+      assertFalse(service.isStale(failed), "a final status is never stale");
+      assertFalse(service.isStale(service.onImage(again).status()), "another request's status is its own");
+
+      // the same after a publication: a "converting" decided before it is stale
+      ImageRecord published = SUPPORT.seed(REGISTRY, "svc/stale-after-publish");
+      PublishService other = PublishService.create(p, s3.client(), s3.bucket(), prefix + "-p", V, Clock.systemUTC());
+      ImageStatus before = other.onImage(published).status();
+      writeResults(s3, SUPPORT.stage(s3, prefix + "-p", ConversionProfile.TAR_INDEX), V);
+      ImageStatus done = other.onImage(published).status();
+      assertEquals(ImageStatus.State.PUBLISHED, done.state());
+      assertTrue(other.isStale(before));
+      assertFalse(other.isStale(done));
     }
   }
 
