@@ -201,11 +201,13 @@ class HostilePipelineTest {
     List<String> open = new ArrayList<>();
     for (Expected e : expected) {
       ImageStatus.State want = e.reason() == null ? ImageStatus.State.PUBLISHED : ImageStatus.State.FAILED;
+      String key = "ingest".equals(e.stage()) ? e.imageDigest() : e.layerDigest();
       boolean done = statuses.containsKey(e.imageDigest()) && statuses.get(e.imageDigest()).state() == want
-          && (e.reason() == null || letters.containsKey("ingest".equals(e.stage()) ? e.imageDigest() : e.layerDigest()));
+          && (e.reason() == null || letters.containsKey(key));
       if (!done) {
         ImageStatus s = statuses.get(e.imageDigest());
-        open.add(e.tag() + " (" + (s == null ? "no status" : s.state() + " " + s.reason()) + ")");
+        open.add(e.tag() + " (" + (s == null ? "no status" : s.state() + " " + s.reason())
+            + (e.reason() == null ? "" : letters.containsKey(key) ? ", dead letter seen" : ", no dead letter") + ")");
       }
     }
     return open;
