@@ -26,7 +26,7 @@ final class BlobInputStream extends InputStream {
     private int resumesLeft;
     private long position;
     private boolean finished;
-    private boolean closed;
+    private volatile boolean closed; // also by another thread, to abandon the download
 
     BlobInputStream(InputStream first, String digest, boolean checkDigest, long expectedSize, int maxResumes, Reopener reopener,
             RegistryCounters counters) {
@@ -87,6 +87,9 @@ final class BlobInputStream extends InputStream {
 
     /** Re-opens at the current position; a failing re-open (or skip) uses up another attempt. */
     private void resume(IOException cause) throws IOException {
+        if (closed) {
+            throw new IOException("stream closed", cause); // abandoned: no new request
+        }
         IOException last = cause;
         while (true) {
             if (last instanceof RegistryException re && !re.isTransient()) {

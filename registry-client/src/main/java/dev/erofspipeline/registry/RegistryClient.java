@@ -10,6 +10,7 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.lang.System.Logger.Level;
 import java.net.ConnectException;
+import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
@@ -33,7 +34,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * OCI distribution client for one registry host ({@code host[:port]}), built on {@link HttpClient}.
+ * OCI distribution client for one registry host ({@code host[:port]}), built on {@link HttpClient}; blob downloads go
+ * over {@link BlobTransport} (HttpURLConnection), which costs a fraction of the CPU for large bodies.
  *
  * <p>Auth: anonymous, Basic, or Bearer tokens fetched from the realm of a {@code WWW-Authenticate} challenge (with the
  * host's {@code config.json} credentials, if any, sent to the realm only) and cached per scope until they expire.
@@ -46,16 +48,6 @@ public final class RegistryClient implements RegistryTarget {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Pattern NEXT_LINK = Pattern.compile("<([^>]+)>\\s*;\\s*rel=\"?next\"?");
     private static final int MAX_REDIRECTS = 5;
-    private static final String HTTP_BUFFER_SIZE_PROPERTY = "jdk.httpclient.bufsize";
-
-    static {
-        // Blob bodies arrive through HttpClient's read buffers: with its default 16 KiB a download cost about 5 ms of CPU
-        // per MB here, with 256 KiB about 2 (scripts/bench-worker.sh). The JDK reads the property once, when its HTTP
-        // client loads, so it is set before this class builds one; an explicit -D setting wins.
-        if (System.getProperty(HTTP_BUFFER_SIZE_PROPERTY) == null) {
-            System.setProperty(HTTP_BUFFER_SIZE_PROPERTY, Integer.toString(256 << 10));
-        }
-    }
 
     private final String host;
     private final RegistryOptions options;
@@ -259,7 +251,7 @@ public final class RegistryClient implements RegistryTarget {
 
     private InputStream openBlob(String repository, String digest, long expectedSize, boolean checkDigest) throws IOException {
         Digests.requireValid(digest);
-        Resp r = send(new Call("GET", blobUri(repository, digest), pull(repository)).follow());
+        Resp r = send(new Call("GET", blobUri(repository, digest), pull(repository)).follow().blob());
         try {
             expect(r, 200);
         } catch (IOException e) {
@@ -280,7 +272,7 @@ public final class RegistryClient implements RegistryTarget {
     /** GET with {@code Range: bytes=offset-}; a 200 (range ignored) is skipped forward to {@code offset}. */
     private InputStream openBlobAt(String repository, String digest, long offset) throws IOException {
         Resp r = send(new Call("GET", blobUri(repository, digest), pull(repository))
-                .header("Range", "bytes=" + offset + "-").follow());
+                .header("Range", "bytes=" + offset + "-").follow().blob());
         try {
             if (r.status == 206) {
                 String cr = r.headers.firstValue("Content-Range").orElse("");
@@ -654,6 +646,7 @@ public final class RegistryClient implements RegistryTarget {
         final Map<String, String> headers = new LinkedHashMap<>();
         BodySupplier body;
         boolean follow;
+        boolean blob;
         boolean retry = true;
         boolean registryAuth = true;
 
@@ -678,6 +671,12 @@ public final class RegistryClient implements RegistryTarget {
             return this;
         }
 
+        /** A GET whose body is a blob, streamed to the caller: sent over {@link BlobTransport}. */
+        Call blob() {
+            this.blob = true;
+            return this;
+        }
+
         Call noRetry() {
             this.retry = false;
             return this;
@@ -697,12 +696,12 @@ public final class RegistryClient implements RegistryTarget {
         final URI uri;
         final String method;
 
-        Resp(String method, HttpResponse<InputStream> r) {
+        Resp(String method, URI uri, int status, HttpHeaders headers, InputStream body) {
             this.method = method;
-            this.status = r.statusCode();
-            this.headers = r.headers();
-            this.body = r.body();
-            this.uri = r.uri();
+            this.status = status;
+            this.headers = headers;
+            this.body = body;
+            this.uri = uri;
         }
 
         @Override
@@ -722,11 +721,19 @@ public final class RegistryClient implements RegistryTarget {
         boolean authenticated = false;
         while (true) {
             checkAllowed(uri);
-            HttpRequest request = build(call, uri);
-            counters.request();
-            HttpResponse<InputStream> response;
+            Map<String, String> headers = headers(call, uri);
+            Resp r;
             try {
-                response = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
+                if (call.blob) {
+                    counters.request();
+                    BlobTransport.Answer a = BlobTransport.get(uri, headers, options.connectTimeout(), options.requestTimeout());
+                    r = new Resp(call.method, uri, a.status(), a.headers(), a.body());
+                } else {
+                    HttpRequest request = build(call, uri, headers);
+                    counters.request();
+                    HttpResponse<InputStream> response = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
+                    r = new Resp(call.method, uri, response.statusCode(), response.headers(), response.body());
+                }
             } catch (javax.net.ssl.SSLException e) {
                 // certificate or protocol mismatch (e.g. TLS to a plain-HTTP registry): retrying does not help
                 throw new RegistryException(call.method + " " + safe(uri) + ": TLS failure (" + e.getMessage() + ")"
@@ -748,7 +755,6 @@ public final class RegistryClient implements RegistryTarget {
             } catch (IllegalArgumentException e) {
                 throw new RegistryException(call.method + " " + safe(uri) + ": bad request: " + e.getMessage(), 0, null, false, e);
             }
-            Resp r = new Resp(call.method, response);
             int s = r.status;
             LOG.log(Level.DEBUG, "{0} {1} -> {2}", call.method, safe(uri), s);
             if (s == 401 && call.registryAuth && sameAuthority(uri) && !authenticated) {
@@ -792,7 +798,21 @@ public final class RegistryClient implements RegistryTarget {
         }
     }
 
-    private HttpRequest build(Call call, URI uri) throws RegistryException {
+    /** The request's headers: User-Agent, the call's own and, to this registry only, its Authorization. */
+    private Map<String, String> headers(Call call, URI uri) throws RegistryException {
+        Map<String, String> h = new LinkedHashMap<>();
+        h.put("User-Agent", options.userAgent());
+        h.putAll(call.headers);
+        if (call.registryAuth && sameAuthority(uri)) {
+            String auth = authorizationFor(call.scope);
+            if (auth != null) {
+                h.put("Authorization", auth);
+            }
+        }
+        return h;
+    }
+
+    private HttpRequest build(Call call, URI uri, Map<String, String> headers) throws RegistryException {
         HttpRequest.BodyPublisher body;
         try {
             body = call.body == null ? HttpRequest.BodyPublishers.noBody() : call.body.get();
@@ -801,18 +821,11 @@ public final class RegistryClient implements RegistryTarget {
         }
         HttpRequest.Builder b = HttpRequest.newBuilder(uri)
                 .method(call.method, body)
-                .timeout(options.requestTimeout())
-                .header("User-Agent", options.userAgent());
+                .timeout(options.requestTimeout());
         if ("http".equals(uri.getScheme())) {
             b.version(HttpClient.Version.HTTP_1_1);
         }
-        call.headers.forEach(b::header);
-        if (call.registryAuth && sameAuthority(uri)) {
-            String auth = authorizationFor(call.scope);
-            if (auth != null) {
-                b.header("Authorization", auth);
-            }
-        }
+        headers.forEach(b::header);
         return b.build();
     }
 
@@ -1015,7 +1028,7 @@ public final class RegistryClient implements RegistryTarget {
     }
 
     private static String describe(IOException e) {
-        String kind = e instanceof HttpTimeoutException ? "timeout"
+        String kind = e instanceof HttpTimeoutException || e instanceof SocketTimeoutException ? "timeout"
                 : e instanceof ConnectException ? "connection refused" : "connection error";
         return kind + " (" + e.getClass().getSimpleName() + (e.getMessage() != null ? ": " + e.getMessage() : "") + ")";
     }

@@ -159,6 +159,7 @@ public final class RegistryOptions {
         return connectTimeout;
     }
 
+    /** The longest wait for an answer's headers; for a blob download also the longest wait for each read of its body. */
     public Duration requestTimeout() {
         return requestTimeout;
     }

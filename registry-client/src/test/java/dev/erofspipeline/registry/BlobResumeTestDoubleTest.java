@@ -13,10 +13,13 @@ import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -32,6 +35,7 @@ class BlobResumeTestDoubleTest {
     private String host;
     private final AtomicInteger breaksLeft = new AtomicInteger();
     private volatile boolean corrupt;
+    private volatile CountDownLatch stall = new CountDownLatch(0);
     private final List<String> ranges = Collections.synchronizedList(new ArrayList<>());
 
     @BeforeEach
@@ -47,6 +51,18 @@ class BlobResumeTestDoubleTest {
             ex.getResponseHeaders().add("Content-Type", "application/octet-stream");
             ex.sendResponseHeaders(200, body.length); // Range ignored
             OutputStream out = ex.getResponseBody();
+            if (stall.getCount() > 0) {
+                out.write(body, 0, 100_000);
+                out.flush();
+                try {
+                    stall.await(); // the reader waits for the socket meanwhile
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                out.write(body, 100_000, body.length - 100_000);
+                ex.close();
+                return;
+            }
             if (breaksLeft.getAndDecrement() > 0) {
                 out.write(body, 0, 100_000);
                 out.flush();
@@ -85,6 +101,42 @@ class BlobResumeTestDoubleTest {
         assertEquals(1, c.counters().resumes());
         assertEquals("null", ranges.get(0));
         assertTrue(ranges.get(1).matches("bytes=\\d+-"), ranges.toString());
+    }
+
+    @Test
+    void aCloseFromAnotherThreadReturnsAtOnceAndEndsTheDownloadWithoutResuming() throws Exception {
+        stall = new CountDownLatch(1);
+        RegistryClient c = client(3);
+        InputStream in = c.openBlob("app", DIGEST);
+        AtomicReference<Throwable> readerGot = new AtomicReference<>();
+        Thread reader = new Thread(() -> {
+            try {
+                in.readAllBytes();
+            } catch (Throwable t) {
+                readerGot.set(t);
+            }
+        });
+        reader.start();
+        while (reader.getState() != Thread.State.RUNNABLE || c.counters().requests() < 1) {
+            Thread.sleep(10);
+        }
+        Thread.sleep(200); // the reader has read what was sent and waits for more
+        Thread closer = new Thread(() -> {
+            try {
+                in.close(); // what a worker abandoning its jobs at shutdown does
+            } catch (IOException ignored) {
+                // not expected; the assertion below catches a close that hangs
+            }
+        });
+        closer.start();
+        closer.join(5_000);
+        assertFalse(closer.isAlive(), "close waited for the reader");
+        stall.countDown(); // the next bytes arrive: the reader sees the close
+        reader.join(10_000);
+        assertFalse(reader.isAlive());
+        assertTrue(readerGot.get() instanceof IOException, String.valueOf(readerGot.get()));
+        assertEquals(0, c.counters().resumes(), "a closed download is not resumed");
+        assertEquals(1, ranges.size(), ranges.toString());
     }
 
     @Test

@@ -21,7 +21,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * TLS verification is on by default: a registry TEST DOUBLE (JDK HttpsServer) with a self-signed
  * certificate for 127.0.0.1 is refused with code {@code TLS}, before any request reaches it, and
- * without retries.
+ * without retries, by both transports (the JDK HttpClient for documents, HttpURLConnection for blob
+ * downloads).
  */
 class TlsVerificationTestDoubleTest {
     @TempDir Path dir;
@@ -58,6 +59,10 @@ class TlsVerificationTestDoubleTest {
             RegistryException e = assertThrows(RegistryException.class, () -> client.getManifest("r", "latest"));
             assertEquals("TLS", e.errorCode(), e.getMessage());
             assertFalse(e.isTransient());
+            RegistryException blob = assertThrows(RegistryException.class,
+                    () -> client.openBlob("r", "sha256:" + "0".repeat(64)));
+            assertEquals("TLS", blob.errorCode(), blob.getMessage());
+            assertFalse(blob.isTransient());
             assertEquals(0, served.get(), "no request got through");
         } finally {
             registryDouble.stop(0);
