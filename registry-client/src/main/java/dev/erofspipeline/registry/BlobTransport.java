@@ -78,27 +78,27 @@ final class BlobTransport {
 
         @Override
         public int read() throws IOException {
-            byte[] one = new byte[1];
-            int n = read(one, 0, 1);
-            return n < 0 ? -1 : one[0] & 0xff;
+            reading();
+            return in.read();
         }
 
         @Override
         public int read(byte[] b, int off, int len) throws IOException {
-            if (closed) {
-                throw new IOException("closed");
-            }
-            reader = Thread.currentThread();
+            reading();
             return in.read(b, off, len);
         }
 
         @Override
         public long skip(long n) throws IOException {
+            reading();
+            return in.skip(n);
+        }
+
+        private void reading() throws IOException {
             if (closed) {
                 throw new IOException("closed");
             }
             reader = Thread.currentThread();
-            return in.skip(n);
         }
 
         @Override
