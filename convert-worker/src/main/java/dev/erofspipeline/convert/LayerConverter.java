@@ -61,6 +61,10 @@ public final class LayerConverter {
     public Options withParallel(boolean p) {
       return new Options(p, chunkSize, chunks, verityMemoryBound, tempDir);
     }
+
+    public Options withTempDir(Path dir) {
+      return new Options(parallel, chunkSize, chunks, verityMemoryBound, dir);
+    }
   }
 
   /** How a blob is compressed, from its magic bytes. */

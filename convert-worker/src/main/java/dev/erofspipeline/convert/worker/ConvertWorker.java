@@ -9,6 +9,7 @@ import dev.erofspipeline.registry.RegistryTarget;
 import dev.erofspipeline.schemas.RecordValidator;
 import dev.erofspipeline.schemas.Topics;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -25,6 +26,8 @@ public final class ConvertWorker implements AutoCloseable {
    * @param concurrency layers in flight in this process
    * @param shutdownTimeout how long a stop waits for layers in flight before abandoning them
    *     (uncommitted, so another worker takes them over)
+   * @param tempDir an existing directory for the native profile's tar spools and verity spill files
+   *     (null: java.io.tmpdir)
    */
   public record Config(
       String brokers,
@@ -41,7 +44,8 @@ public final class ConvertWorker implements AutoCloseable {
       ConversionLimits limits,
       RetryPolicy retry,
       String converterVersion,
-      Duration sessionTimeout) {
+      Duration sessionTimeout,
+      Path tempDir) {
     /** Kafka's default session timeout. */
     public static final Duration DEFAULT_SESSION_TIMEOUT = Duration.ofSeconds(45);
 
@@ -49,7 +53,7 @@ public final class ConvertWorker implements AutoCloseable {
         Duration shutdownTimeout, S3Client s3, String bucket, String s3Prefix, int partSize,
         RegistryOptions registryOptions, ConversionLimits limits, RetryPolicy retry, String converterVersion) {
       this(brokers, topics, groupId, concurrency, maxPollInterval, shutdownTimeout, s3, bucket, s3Prefix, partSize,
-          registryOptions, limits, retry, converterVersion, DEFAULT_SESSION_TIMEOUT);
+          registryOptions, limits, retry, converterVersion, DEFAULT_SESSION_TIMEOUT, null);
     }
   }
 
@@ -69,7 +73,8 @@ public final class ConvertWorker implements AutoCloseable {
     RecordValidator validator = RecordValidator.defaults();
     // Decompressing on a second thread pays only while cores outnumber layers in flight.
     boolean parallel = config.concurrency() < Runtime.getRuntime().availableProcessors();
-    LayerConverter.Options options = LayerConverter.Options.DEFAULT.withParallel(parallel);
+    LayerConverter.Options options =
+        LayerConverter.Options.DEFAULT.withParallel(parallel).withTempDir(config.tempDir());
     LayerConverter converter = new LayerConverter(config.limits(), options);
     handler =
         new LayerJobHandler(

@@ -110,6 +110,11 @@ class ConvertWorkerTest {
 
   private static Run startWorker(Topics topics, int concurrency, Duration shutdownTimeout, RegistryOptions registryOptions)
       throws Exception {
+    return startWorker(topics, concurrency, shutdownTimeout, registryOptions, null);
+  }
+
+  private static Run startWorker(Topics topics, int concurrency, Duration shutdownTimeout, RegistryOptions registryOptions,
+      Path tempDir) throws Exception {
     ConvertWorker.Config config =
         new ConvertWorker.Config(
             KAFKA.bootstrapServers(),
@@ -125,7 +130,9 @@ class ConvertWorkerTest {
             registryOptions,
             ConversionLimits.DEFAULT,
             new RetryPolicy(3, Duration.ofMillis(50), Duration.ofMillis(200)),
-            "test");
+            "test",
+            ConvertWorker.Config.DEFAULT_SESSION_TIMEOUT,
+            tempDir);
     SimpleMeterRegistry meters = new SimpleMeterRegistry();
     return new Run(topics, new ConvertWorker(config, meters).start(), meters);
   }
@@ -245,6 +252,56 @@ class ConvertWorkerTest {
       assertEquals(List.of(res.staging().blobKey(), res.staging().resultKey()),
           keysUnder(res.staging().resultKey().substring(0, res.staging().resultKey().lastIndexOf('/') + 1)));
     }
+  }
+
+  @Test
+  void aNativeJobSpoolsItsTarUnderTheConfiguredDirectoryAndLeavesNothingThere(@TempDir Path scratch) throws Exception {
+    Layer l = imageA.layers().get(1); // 1.2 MB of random data: over a second when throttled
+    Path tempDir = scratch.resolve("worker-tmp");
+    Files.createDirectories(tempDir);
+    try (FaultInjectingProxy proxy = new FaultInjectingProxy(REGISTRY.host())) {
+      proxy.throttle(1_000_000);
+      try (Run run = startWorker(newTopics(), 1, Duration.ofSeconds(10),
+          RegistryOptions.builder().insecureHost(proxy.host()).build(), tempDir)) {
+        LayerJob plain = job(proxy.host(), "test/a", l);
+        send(run.topics(), new LayerJob(plain.registry(), plain.repository(), plain.layer(), plain.diffId(),
+            ConversionProfile.NATIVE, plain.subjects(), null, false, plain.correlationId()));
+        // the spool is unlinked as soon as it is open: it shows only among this process's open files
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        List<String> spools = List.of();
+        while (spools.isEmpty() && completed(run) < 1) {
+          assertTrue(System.nanoTime() < deadline, "the native job never started");
+          spools = openFilesUnder(tempDir);
+          Thread.sleep(5);
+        }
+        assertFalse(spools.isEmpty(), "the tar was not spooled under " + tempDir);
+        assertTrue(spools.get(0).startsWith(tempDir.resolve("erofs-native-").toString()), spools.toString());
+        LayerResult res = V.read(LayerResult.class, read(run.topics().layerResults(), 1).get(0).value());
+        assertTrue(res.result().isNative());
+        assertEquals(List.of(), openFilesUnder(tempDir), "no spool open after the job");
+        try (var left = Files.list(tempDir)) {
+          assertEquals(List.of(), left.toList(), "nothing left in the directory");
+        }
+      }
+    }
+  }
+
+  /** Targets of this process's open file descriptors under {@code dir} (deleted files included). */
+  private static List<String> openFilesUnder(Path dir) throws Exception {
+    List<String> open = new ArrayList<>();
+    try (var fds = Files.list(Path.of("/proc/self/fd"))) {
+      for (Path fd : fds.toList()) {
+        try {
+          String target = Files.readSymbolicLink(fd).toString();
+          if (target.startsWith(dir + "/")) {
+            open.add(target);
+          }
+        } catch (java.io.IOException closedMeanwhile) {
+          // the descriptor went away while listing
+        }
+      }
+    }
+    return open;
   }
 
   private static double completed(Run run) {

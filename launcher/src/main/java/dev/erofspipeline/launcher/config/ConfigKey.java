@@ -33,6 +33,7 @@ public enum ConfigKey {
   WORKER_SHUTDOWN_GRACE_SECONDS("worker.shutdownGraceSeconds", "120", "On SIGTERM, how long layers in flight may finish before they are abandoned to another worker"),
   WORKER_MAX_POLL_INTERVAL_SECONDS("worker.maxPollIntervalSeconds", "1800", "Longest time one layer may take before the consumer group hands its partition to another worker"),
   WORKER_SESSION_TIMEOUT_SECONDS("worker.sessionTimeoutSeconds", "45", "How long a worker that stopped heartbeating (killed, hung host) keeps its partitions before the group gives them to another worker; 6 to 1800 (the broker's default bounds)"),
+  WORKER_TEMP_DIR("worker.tempDir", "", "Directory of a worker's temporary files: the native profile's spooled tar (one uncompressed layer per native conversion in flight) and verity tree levels spilled from the heap; created if missing, must be writable; empty: java.io.tmpdir"),
   CONVERT_MAX_LAYER_BYTES("convert.maxLayerBytes", "34359738368", "Largest layer blob (as stored, compressed) a worker or convert-layer reads; a larger one is refused (limit.layer-bytes)"),
   CONVERT_MAX_UNCOMPRESSED_BYTES("convert.maxUncompressedBytes", "68719476736", "Largest uncompressed tar of one layer; bounds decompression bombs (limit.uncompressed-bytes)"),
   CONVERT_MAX_ENTRIES("convert.maxEntries", "5000000", "Most tar headers in one layer; bounds the file tree held in memory (limit.entries)"),

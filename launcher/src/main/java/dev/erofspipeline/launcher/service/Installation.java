@@ -96,6 +96,27 @@ public final class Installation {
     return n == 0 ? Runtime.getRuntime().availableProcessors() : n;
   }
 
+  /**
+   * {@code worker.tempDir} (empty: {@code java.io.tmpdir}), created if missing and checked by writing a file into it,
+   * so a worker whose native conversions could not spool refuses to start instead of failing every job.
+   */
+  public Path workerTempDir() {
+    String configured = config.get(ConfigKey.WORKER_TEMP_DIR);
+    Path dir = Path.of(configured.isBlank() ? System.getProperty("java.io.tmpdir") : configured).toAbsolutePath();
+    String key = ConfigKey.WORKER_TEMP_DIR.key();
+    try {
+      Files.createDirectories(dir);
+    } catch (IOException e) {
+      throw new IllegalArgumentException(key + ": cannot create the directory " + dir + " (" + e + ")", e);
+    }
+    try {
+      Files.delete(Files.createTempFile(dir, "erofs-write-check-", ".tmp"));
+    } catch (IOException e) {
+      throw new IllegalArgumentException(key + ": the directory " + dir + " is not writable (" + e + ")", e);
+    }
+    return dir;
+  }
+
   /** The {@code convert.*} limits a worker (and {@code convert-layer}) refuses hostile layers with. */
   public ConversionLimits conversionLimits() {
     return new ConversionLimits(

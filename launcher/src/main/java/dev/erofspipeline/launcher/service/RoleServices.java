@@ -126,6 +126,7 @@ public final class RoleServices implements AutoCloseable {
     Duration grace = Duration.ofSeconds(inst.positiveInt(ConfigKey.WORKER_SHUTDOWN_GRACE_SECONDS, 0));
     Duration maxPoll = Duration.ofSeconds(inst.positiveInt(ConfigKey.WORKER_MAX_POLL_INTERVAL_SECONDS, 10));
     Duration sessionTimeout = Duration.ofSeconds(inst.positiveInt(ConfigKey.WORKER_SESSION_TIMEOUT_SECONDS, 6));
+    Path tempDir = role.includes(Role.WORKER) ? inst.workerTempDir() : null;
     String bucket = inst.bucket();
     createBucket = inst.config().getBoolean(ConfigKey.S3_CREATE_BUCKET);
     Publishing publishing = role.includes(Role.PUBLISH) ? Publishing.configure(inst) : null;
@@ -208,7 +209,7 @@ public final class RoleServices implements AutoCloseable {
       ConvertWorker.Config cfg = new ConvertWorker.Config(
           bootstrap, inst.topics(), inst.group(WORKER_GROUP), concurrency, maxPoll, grace, s3, bucket,
           inst.s3Prefix(), PART_SIZE, registryOptions, limits, RetryPolicy.DEFAULT,
-          converterVersion, sessionTimeout);
+          converterVersion, sessionTimeout, tempDir);
       worker = new ConvertWorker(cfg, meters);
       stages.add(named("worker", worker));
       worker.start();

@@ -27,6 +27,28 @@ class ConfigurationTest {
   }
 
   @Test
+  void theWorkerTempDirIsJavaIoTmpdirByDefaultCreatedIfMissingAndRefusedIfUnusable() throws Exception {
+    Configuration defaults = Configuration.load(null, Map.of(), Map.of());
+    assertEquals(Path.of(System.getProperty("java.io.tmpdir")).toAbsolutePath(), new Installation(defaults).workerTempDir());
+
+    Path missing = dir.resolve("a/b/spool");
+    Configuration created = Configuration.load(null, Map.of(), Map.of(ConfigKey.WORKER_TEMP_DIR, missing.toString()));
+    assertEquals(missing, new Installation(created).workerTempDir());
+    assertTrue(Files.isDirectory(missing));
+    try (var left = Files.list(missing)) {
+      assertEquals(List.of(), left.toList(), "the write check leaves nothing behind");
+    }
+
+    Path file = Files.writeString(dir.resolve("a-file"), "x");
+    for (Path unusable : List.of(file, file.resolve("below"))) {
+      Configuration c = Configuration.load(null, Map.of(), Map.of(ConfigKey.WORKER_TEMP_DIR, unusable.toString()));
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new Installation(c).workerTempDir());
+      assertTrue(e.getMessage().startsWith("worker.tempDir: "), e.getMessage());
+      assertTrue(e.getMessage().contains(unusable.toString()), e.getMessage());
+    }
+  }
+
+  @Test
   void laterSourcesWinOverEarlierOnes() throws Exception {
     Path file = Files.writeString(dir.resolve("p.properties"), "s3.bucket=from-file\ns3.region=eu-west-1\nworker.concurrency=3\n");
     Configuration c =
