@@ -10,6 +10,7 @@ import dev.erofspipeline.testkit.BenchmarkLayers.Layer;
 import dev.erofspipeline.testkit.Benchmarks;
 import dev.erofspipeline.testkit.RegistryFixture;
 import dev.erofspipeline.testkit.RegistryHttp;
+import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -67,7 +68,7 @@ public final class ConvertBenchmark {
     System.out.printf(Locale.ROOT, "converter core alone, %d layers in flight, from local files: %.1f MB/s of tar (%.2f s)%n",
         cores, core, tar / 1e6 / core);
 
-    try (RegistryFixture registry = RegistryFixture.create().start()) {
+    try (RegistryFixture registry = RegistryFixture.create().withAccessLog().start()) {
       List<String> refs = seed(registry, images);
       deleteRecursively(work);
       Files.createDirectories(work);
@@ -85,6 +86,7 @@ public final class ConvertBenchmark {
       System.out.printf(Locale.ROOT, "running ./erofs-pipeline convert on %d references (JVM options '%s'; load %s)%n", refs.size(),
           javaOptions, Benchmarks.loadAverage());
       Path err = work.resolve("convert.err");
+      long seedLog = Files.size(registry.logFile());
       double registryCpu0 = Benchmarks.processCpuSeconds(registry.pid());
       long t0 = System.nanoTime();
       Process p = new ProcessBuilder(cmd).redirectOutput(work.resolve("convert.out").toFile()).redirectError(err.toFile()).start();
@@ -114,11 +116,36 @@ public final class ConvertBenchmark {
           100 * (1 - coreSeconds / wall), 100 * (1 - coreSeconds / elapsed));
       System.out.printf(Locale.ROOT, "convert process CPU %.1f s (the core alone needs about %.1f s of wall on %d cores); docker-registry process CPU during convert %.1f s; load %s%n",
           cpuSeconds, coreSeconds, cores, Benchmarks.processCpuSeconds(registry.pid()) - registryCpu0, Benchmarks.loadAverage());
+      System.out.println("docker-registry requests during convert: " + requestSummary(registry.logFile(), seedLog));
       double pipelineCpu = cpuSeconds + Benchmarks.processCpuSeconds(registry.pid()) - registryCpu0;
       // CPU per MB does not depend on how much of the machine other processes take
       System.out.printf(Locale.ROOT, "CPU per MB of tar: core %.2f ms, convert with docker-registry %.2f ms (core/convert %.0f%%)%n",
           1e3 * coreCpu / (tar / 1e6), 1e3 * pipelineCpu / (tar / 1e6), 100 * coreCpu / pipelineCpu);
     }
+  }
+
+  /** Requests in the registry's access log after byte {@code from}, counted (and MB sent) per method and kind of path. */
+  private static String requestSummary(Path log, long from) throws IOException {
+    String text;
+    try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(log.toFile(), "r")) {
+      byte[] b = new byte[(int) (f.length() - from)];
+      f.seek(from);
+      f.readFully(b);
+      text = new String(b, StandardCharsets.UTF_8);
+    }
+    Map<String, long[]> byKind = new java.util.TreeMap<>();
+    Matcher m = Pattern.compile("\"(GET|HEAD|PUT|POST|PATCH|DELETE) (/v2/\\S*) HTTP/[\\d.]+\" (\\d+) (\\d+)").matcher(text);
+    while (m.find()) {
+      String path = m.group(2);
+      String kind = path.contains("/blobs/uploads") ? "upload" : path.contains("/blobs/") ? "blob"
+          : path.contains("/manifests/") ? "manifest" : path.contains("/referrers/") ? "referrers"
+          : path.contains("/tags/") ? "tags" : "other";
+      long[] c = byKind.computeIfAbsent(m.group(1) + " " + kind, k -> new long[2]);
+      c[0]++;
+      c[1] += Long.parseLong(m.group(4));
+    }
+    return byKind.entrySet().stream().map(e -> String.format(Locale.ROOT, "%s %d (%.1f MB)", e.getKey(), e.getValue()[0],
+        e.getValue()[1] / 1e6)).collect(Collectors.joining(", "));
   }
 
   /** Pushes every layer blob, one config and one OCI manifest per image; returns the references. */
