@@ -85,16 +85,15 @@ public final class ConvertWorker implements AutoCloseable {
             config.retry(),
             metrics,
             config.converterVersion());
-    // Camel waits a little longer than the grace period: abandoned jobs need a moment to unwind.
-    camel.getShutdownStrategy().setTimeout(config.shutdownTimeout().toSeconds() + ABANDON_MARGIN_SECONDS);
-    camel.addRoutes(
-        new WorkerRoute(
-            new WorkerRoute.Settings(config.brokers(), config.groupId(), config.concurrency(), config.maxPollInterval(),
-                config.sessionTimeout()),
-            config.topics(),
-            validator,
-            handler,
-            metrics));
+    // Abandoned jobs need a moment to unwind after the grace period: the consumer waits that much
+    // longer for them, and Camel longer still, so that the consumer commits what finished.
+    camel.getShutdownStrategy().setTimeout(config.shutdownTimeout().toSeconds() + 2 * ABANDON_MARGIN_SECONDS);
+    LayerJobsEndpoint layerJobs =
+        new LayerJobsEndpoint(camel, new LayerJobsEndpoint.Settings(config.brokers(), config.groupId(),
+            config.topics().layerJobs(), config.concurrency(), config.maxPollInterval(), config.sessionTimeout(),
+            config.shutdownTimeout().plusSeconds(ABANDON_MARGIN_SECONDS)));
+    camel.addEndpoint(layerJobs.getEndpointUri(), layerJobs);
+    camel.addRoutes(new WorkerRoute(layerJobs, config.brokers(), config.topics(), validator, handler, metrics));
     camel.start();
     return this;
   }

@@ -6,41 +6,36 @@ import dev.erofspipeline.schemas.LayerResult;
 import dev.erofspipeline.schemas.RecordValidator;
 import dev.erofspipeline.schemas.SchemaViolationException;
 import dev.erofspipeline.schemas.Topics;
-import java.time.Duration;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
 import org.apache.camel.builder.RouteBuilder;
 import org.apache.camel.component.kafka.KafkaConstants;
-import org.apache.camel.component.kafka.ManualCommit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The worker's data flow: a layer job from Kafka becomes a result (or a dead letter) on Kafka, and
- * only then is the job's offset committed. At-least-once: a worker that dies before the commit
- * leaves the job to be delivered again, and the handler finds the finished result in S3 instead of
- * converting twice. Every failure is answered with a dead letter and a commit, so one poison job
- * never blocks its partition.
+ * The worker's data flow: a layer job from Kafka becomes a result (or a dead letter) on Kafka. The
+ * jobs come from {@link LayerJobsEndpoint}, which runs them on a pool and commits a job's offset
+ * only once its exchange completed, that is once Kafka acknowledged the result or the dead letter.
+ * At-least-once: a worker that dies before the commit leaves the job to be delivered again, and the
+ * handler finds the finished result in S3 instead of converting twice. Every failure is answered
+ * with a dead letter (and so a commit), so one poison job never blocks its partition; an abandoned
+ * job (shutdown) ends the exchange with an exception: no record, no commit.
  */
 public final class WorkerRoute extends RouteBuilder {
   private static final Logger LOG = LoggerFactory.getLogger(WorkerRoute.class);
 
-  /**
-   * @param consumers layers in flight in this process: one Kafka consumer (and thread) each, so
-   *     the topic needs at least as many partitions as all workers' consumers together
-   * @param maxPollInterval longer than the slowest layer, or the group evicts a busy consumer
-   * @param sessionTimeout how long a worker that stopped heartbeating (killed) keeps its partitions
-   */
-  public record Settings(String brokers, String groupId, int consumers, Duration maxPollInterval, Duration sessionTimeout) {}
-
-  private final Settings settings;
+  private final LayerJobsEndpoint layerJobs;
+  private final String brokers;
   private final Topics topics;
   private final RecordValidator validator;
   private final LayerJobHandler handler;
   private final WorkerMetrics metrics;
 
-  public WorkerRoute(Settings settings, Topics topics, RecordValidator validator, LayerJobHandler handler, WorkerMetrics metrics) {
-    this.settings = settings;
+  public WorkerRoute(LayerJobsEndpoint layerJobs, String brokers, Topics topics, RecordValidator validator,
+      LayerJobHandler handler, WorkerMetrics metrics) {
+    this.layerJobs = layerJobs;
+    this.brokers = brokers;
     this.topics = topics;
     this.validator = validator;
     this.handler = handler;
@@ -49,27 +44,14 @@ public final class WorkerRoute extends RouteBuilder {
 
   @Override
   public void configure() {
-    from("kafka:" + topics.layerJobs()
-            + "?brokers=" + settings.brokers()
-            + "&groupId=" + settings.groupId()
-            + "&consumersCount=" + settings.consumers()
-            + "&maxPollRecords=1"
-            + "&maxPollIntervalMs=" + settings.maxPollInterval().toMillis()
-            // stopping waits for a poll to return: Camel's default of 5 s made every shutdown that long
-            + "&pollTimeoutMs=500"
-            + "&sessionTimeoutMs=" + settings.sessionTimeout().toMillis()
-            + "&heartbeatIntervalMs=" + settings.sessionTimeout().toMillis() / 3
-            + "&autoOffsetReset=earliest"
-            + "&autoCommitEnable=false&allowManualCommit=true"
-            + "&valueDeserializer=org.apache.kafka.common.serialization.ByteArrayDeserializer")
+    from(layerJobs)
         .routeId("convert-worker")
         .process(this::convertOrDeadLetter)
         .to("kafka:" + topics.layerResults()
-            + "?brokers=" + settings.brokers()
+            + "?brokers=" + brokers
             + "&requestRequiredAcks=all"
             + "&lingerMs=0" // one record per job: waiting for a batch (Camel's default 5 ms) only delays it
-            + "&valueSerializer=org.apache.kafka.common.serialization.ByteArraySerializer")
-        .process(new ManualCommit());
+            + "&valueSerializer=org.apache.kafka.common.serialization.ByteArraySerializer");
   }
 
   /** Leaves in the message the record to publish: the layer result, or a dead letter and its topic. */

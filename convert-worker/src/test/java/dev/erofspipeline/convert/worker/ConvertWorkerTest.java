@@ -42,12 +42,15 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
 import java.util.UUID;
 import java.util.regex.Pattern;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -67,8 +70,12 @@ class ConvertWorkerTest {
   private static final RecordValidator V = RecordValidator.defaults();
   private static final ConversionProfile PROFILE = ConversionProfile.TAR_INDEX;
 
+  private static final String GROUP = "erofs-worker";
+
   private static OciLayoutBuilder.Image imageA;
   private static OciLayoutBuilder.Image imageB;
+  /** Six small gzip layers of their own (distinct keys), pushed to test/a: quick jobs next to a slow one. */
+  private static List<LayerJob> smallJobs;
 
   @BeforeAll
   static void seedRegistry() {
@@ -82,6 +89,21 @@ class ConvertWorkerTest {
     imageB = b.addImage("b", ImageSpec.linux("amd64").layer(shared, Compression.GZIP).layer(third, Compression.GZIP));
     REGISTRY.seed(layoutDir, "a", "test/a:1");
     REGISTRY.seed(layoutDir, "b", "test/b:1");
+    smallJobs = new ArrayList<>();
+    for (int i = 0; i < 6; i++) {
+      byte[] tar = TarLayer.builder().dir("small").file("small/id", "small layer " + i + "\n").build().tar();
+      byte[] blob = Compression.GZIP.compress(tar);
+      String digest = REGISTRY.http().pushBlob("test/a", blob);
+      smallJobs.add(job(REGISTRY.host(), "test/a", digest, blob.length, MediaTypes.OCI_LAYER_TAR_GZIP, sha256(tar)));
+    }
+  }
+
+  private static String sha256(byte[] bytes) {
+    try {
+      return "sha256:" + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   private record Run(Topics topics, ConvertWorker worker, SimpleMeterRegistry meters) implements AutoCloseable {
@@ -119,7 +141,7 @@ class ConvertWorkerTest {
         new ConvertWorker.Config(
             KAFKA.bootstrapServers(),
             topics,
-            "erofs-worker",
+            GROUP,
             concurrency,
             Duration.ofMinutes(5),
             shutdownTimeout,
@@ -131,7 +153,7 @@ class ConvertWorkerTest {
             ConversionLimits.DEFAULT,
             new RetryPolicy(3, Duration.ofMillis(50), Duration.ofMillis(200)),
             "test",
-            ConvertWorker.Config.DEFAULT_SESSION_TIMEOUT,
+            Duration.ofSeconds(6), // the broker's least: a joining worker's rebalance starts within 2 s (a heartbeat)
             tempDir);
     SimpleMeterRegistry meters = new SimpleMeterRegistry();
     return new Run(topics, new ConvertWorker(config, meters).start(), meters);
@@ -162,6 +184,39 @@ class ConvertWorkerTest {
 
   private static void send(Topics topics, LayerJob job) throws Exception {
     send(topics, job.key(), V.write(job));
+  }
+
+  /** To a chosen partition, whatever its key: jobs of different layers in one partition. */
+  private static void send(Topics topics, int partition, LayerJob job) throws Exception {
+    try (KafkaProducer<byte[], byte[]> p = KAFKA.bytesProducer()) {
+      p.send(new ProducerRecord<>(topics.layerJobs(), partition, job.key().getBytes(StandardCharsets.UTF_8), V.write(job))).get();
+    }
+  }
+
+  /** The worker group's committed offset of one partition of the job topic, -1 when nothing is committed. */
+  private static long committed(Topics topics, int partition) {
+    TopicPartition tp = new TopicPartition(topics.layerJobs(), partition);
+    try (KafkaConsumer<byte[], byte[]> c = KAFKA.bytesConsumer(GROUP)) {
+      OffsetAndMetadata o = c.committed(Set.of(tp)).get(tp);
+      return o == null ? -1 : o.offset();
+    }
+  }
+
+  private static void awaitCommitted(Topics topics, int partition, long offset) throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    while (committed(topics, partition) != offset) {
+      assertTrue(System.nanoTime() < deadline, "partition " + partition + " committed at " + committed(topics, partition)
+          + ", expected " + offset);
+      Thread.sleep(100);
+    }
+  }
+
+  private static void awaitInFlight(Run run) throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    while (run.meters().get("erofs.worker.jobs.in.flight").gauge().value() < 1) {
+      assertTrue(System.nanoTime() < deadline, "the job never started");
+      Thread.sleep(20);
+    }
   }
 
   private static List<ConsumerRecord<byte[], byte[]>> read(String topic, int n) {
@@ -339,7 +394,7 @@ class ConvertWorkerTest {
     Layer victim = tb.addImage("x", ImageSpec.linux("amd64").layer(TarLayer.builder().file("f", "original\n").build(), Compression.GZIP)).layers().get(0);
     Files.write(tb.blobPath(victim.digest()), Compression.GZIP.compress(TarLayer.builder().file("f", "tampered\n").build().tar()));
     Layer good = imageA.layers().get(0);
-    String missing = "sha256:" + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest("never pushed".getBytes(StandardCharsets.UTF_8)));
+    String missing = sha256("never pushed".getBytes(StandardCharsets.UTF_8));
 
     try (Run run = startWorker(1)) {
       Topics t = run.topics();
@@ -467,11 +522,7 @@ class ConvertWorkerTest {
       Run first = startWorker(topics, 1, Duration.ofSeconds(1), proxy.host());
       try {
         send(topics, job(proxy.host(), "test/a", layer));
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (first.meters().get("erofs.worker.jobs.in.flight").gauge().value() < 1) {
-          assertTrue(System.nanoTime() < deadline, "the job never started");
-          Thread.sleep(20);
-        }
+        awaitInFlight(first);
       } finally {
         first.close(); // mid-download: the layer is abandoned, its offset not committed
       }
@@ -486,6 +537,131 @@ class ConvertWorkerTest {
         assertEquals(3, keysUnder(folder).size(), "index, tree and result.json");
       }
     }
+  }
+
+  @Test
+  void aSlowJobHoldsOneSlotWhileTheOtherTakesTheJobsOfBothPartitionsAndItsPartitionIsNotCommittedPastIt() throws Exception {
+    Layer big = imageA.layers().get(1); // 1.2 MB of random data: about 24 s through the throttled proxy
+    Topics topics = newTopics(); // two partitions
+    try (FaultInjectingProxy proxy = new FaultInjectingProxy(REGISTRY.host())) {
+      proxy.throttle(50_000);
+      Run first = startWorker(topics, 2, Duration.ofSeconds(1), REGISTRY.host(), proxy.host());
+      try {
+        send(topics, 0, job(proxy.host(), "test/a", big));
+        awaitInFlight(first);
+        for (int i = 0; i < smallJobs.size(); i++) {
+          send(topics, i % 2, smallJobs.get(i)); // three behind the slow job in partition 0, three in partition 1
+        }
+        Set<String> small = new java.util.TreeSet<>();
+        for (ConsumerRecord<byte[], byte[]> r : read(topics.layerResults(), smallJobs.size())) {
+          small.add(V.read(LayerResult.class, r.value()).result().layerDigest());
+        }
+        assertEquals(smallJobs.stream().map(j -> j.layer().digest()).collect(java.util.stream.Collectors.toCollection(java.util.TreeSet::new)),
+            small, "the small jobs of both partitions finished while the slow one ran");
+        assertEquals(1.0, first.meters().get("erofs.worker.jobs.in.flight").gauge().value(), "the slow job is still running");
+        awaitCommitted(topics, 1, 3);
+        assertEquals(0, committed(topics, 0), "partition 0 stays at its unfinished job although the three after it finished");
+      } finally {
+        Duration closed = timeToClose(first); // the slow job is abandoned after the 1 s grace period, uncommitted
+        assertTrue(closed.compareTo(Duration.ofSeconds(15)) < 0, "close took " + closed);
+      }
+      assertEquals(0, committed(topics, 0));
+
+      proxy.throttle(0);
+      try (Run second = startWorker(topics, 2, Duration.ofSeconds(10), REGISTRY.host(), proxy.host())) {
+        // partition 0 again from its unfinished job: the slow layer is converted, the three finished after it are
+        // found in S3 and re-emitted
+        Map<String, Boolean> reusedByLayer = new HashMap<>();
+        List<ConsumerRecord<byte[], byte[]>> all = read(topics.layerResults(), smallJobs.size() + 4);
+        for (ConsumerRecord<byte[], byte[]> r : all.subList(smallJobs.size(), all.size())) {
+          LayerResult res = V.read(LayerResult.class, r.value());
+          reusedByLayer.put(res.result().layerDigest(), res.reused());
+        }
+        assertEquals(Boolean.FALSE, reusedByLayer.get(big.digest()), "the slow layer converted by the next worker");
+        for (int i = 0; i < smallJobs.size(); i += 2) {
+          assertEquals(Boolean.TRUE, reusedByLayer.get(smallJobs.get(i).layer().digest()), "small job " + i + " re-emitted");
+        }
+        assertEquals(1.0, completed(second), "only the slow layer converted again");
+        awaitCommitted(topics, 0, 4);
+        assertEquals(3, committed(topics, 1));
+      }
+    }
+  }
+
+  @Test
+  void twoWorkersInOneGroupShareThePartitionsAndARebalanceLetsTheJobsInFlightFinishFirst() throws Exception {
+    Layer big = imageA.layers().get(1);
+    Topics topics = newTopics();
+    try (FaultInjectingProxy proxy = new FaultInjectingProxy(REGISTRY.host())) {
+      proxy.throttle(400_000); // about 3 s for the big layer: the rebalance waits for it
+      try (Run a = startWorker(topics, 1, Duration.ofSeconds(10), REGISTRY.host(), proxy.host())) {
+        send(topics, 0, job(proxy.host(), "test/a", big));
+        awaitInFlight(a);
+        try (Run b = startWorker(topics, 1, Duration.ofSeconds(10), REGISTRY.host(), proxy.host())) {
+          awaitTwoMembersWithPartitions(topics);
+          for (int i = 0; i < smallJobs.size(); i++) {
+            send(topics, i % 2, smallJobs.get(i));
+          }
+          Set<String> layers = new java.util.HashSet<>();
+          for (ConsumerRecord<byte[], byte[]> r : read(topics.layerResults(), smallJobs.size() + 1)) {
+            layers.add(V.read(LayerResult.class, r.value()).result().layerDigest());
+          }
+          assertEquals(smallJobs.size() + 1, layers.size(), "one result per layer");
+          awaitCommitted(topics, 0, 4);
+          awaitCommitted(topics, 1, 3);
+          assertEquals(smallJobs.size() + 1.0, completed(a) + completed(b), "every layer converted once");
+          assertEquals(0.0, reused(a) + reused(b), "no job ran twice: the slow one finished before its partition moved");
+          assertTrue(completed(a) >= 1 && completed(b) >= 1, "both workers converted: a " + completed(a) + ", b " + completed(b));
+        }
+      }
+    }
+  }
+
+  @Test
+  void aStopWaitsForTheJobInFlightWithinTheGracePeriodAndCommitsIt() throws Exception {
+    Layer big = imageA.layers().get(1);
+    Topics topics = newTopics();
+    try (FaultInjectingProxy proxy = new FaultInjectingProxy(REGISTRY.host())) {
+      proxy.throttle(400_000);
+      Run run = startWorker(topics, 2, Duration.ofSeconds(60), REGISTRY.host(), proxy.host());
+      try {
+        send(topics, 0, job(proxy.host(), "test/a", big));
+        awaitInFlight(run);
+      } finally {
+        Duration closed = timeToClose(run);
+        assertTrue(closed.compareTo(Duration.ofSeconds(60)) < 0, "close returned when the job finished, not after the grace period: " + closed);
+      }
+      LayerResult res = V.read(LayerResult.class, read(topics.layerResults(), 1).get(0).value());
+      assertEquals(big.digest(), res.result().layerDigest());
+      assertEquals(1.0, completed(run));
+      assertEquals(1, committed(topics, 0), "committed before the consumer closed");
+    }
+  }
+
+  /** Until the group is stable with two members, each owning a partition of the job topic. */
+  private static void awaitTwoMembersWithPartitions(Topics topics) throws Exception {
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    while (true) {
+      var group = KAFKA.admin().describeConsumerGroups(List.of(GROUP)).all().get().get(GROUP);
+      long owners = group.members().stream()
+          .filter(m -> m.assignment().topicPartitions().stream().anyMatch(tp -> tp.topic().equals(topics.layerJobs())))
+          .count();
+      if (owners == 2 && group.groupState() == org.apache.kafka.common.GroupState.STABLE) {
+        return;
+      }
+      assertTrue(System.nanoTime() < deadline, "group " + group);
+      Thread.sleep(100);
+    }
+  }
+
+  private static Duration timeToClose(Run run) {
+    long closing = System.nanoTime();
+    run.close();
+    return Duration.ofNanos(System.nanoTime() - closing);
+  }
+
+  private static double reused(Run run) {
+    return run.meters().get("erofs.worker.jobs.reused").counter().count();
   }
 
   private static List<String> keysUnder(String prefix) {

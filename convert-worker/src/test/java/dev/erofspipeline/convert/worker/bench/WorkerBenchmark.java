@@ -215,7 +215,7 @@ public final class WorkerBenchmark {
     }
 
     private static String group(String thread) {
-      if (thread.contains("KafkaConsumer[") || thread.equals("layer-decode")) {
+      if (thread.startsWith("layer-job-") || thread.equals("layer-decode")) {
         return "worker conversion";
       }
       if (thread.startsWith("HttpClient-")) {
