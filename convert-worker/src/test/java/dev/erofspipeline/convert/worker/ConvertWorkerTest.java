@@ -618,6 +618,28 @@ class ConvertWorkerTest {
   }
 
   @Test
+  void twoJobsOfOneLayerRunOneAfterTheOtherAlthoughASlotIsFree() throws Exception {
+    Layer big = imageA.layers().get(1);
+    Topics topics = newTopics();
+    try (FaultInjectingProxy proxy = new FaultInjectingProxy(REGISTRY.host())) {
+      proxy.throttle(400_000);
+      try (Run run = startWorker(topics, 2, Duration.ofSeconds(10), REGISTRY.host(), proxy.host())) {
+        LayerJob job = job(proxy.host(), "test/a", big);
+        send(topics, job);
+        awaitInFlight(run);
+        send(topics, job); // the same key: the same partition, fetched while the first runs
+        List<Boolean> reused = new ArrayList<>();
+        for (ConsumerRecord<byte[], byte[]> r : read(topics.layerResults(), 2)) {
+          reused.add(V.read(LayerResult.class, r.value()).reused());
+        }
+        // side by side, the second would have aborted the first one's unfinished uploads and converted too
+        assertEquals(List.of(false, true), reused, "the second found the first one's result");
+        assertEquals(1.0, completed(run));
+      }
+    }
+  }
+
+  @Test
   void aStopWaitsForTheJobInFlightWithinTheGracePeriodAndCommitsIt() throws Exception {
     Layer big = imageA.layers().get(1);
     Topics topics = newTopics();
