@@ -15,6 +15,10 @@ trap 'rm -f "$cp_file"' EXIT
 # modules' target/classes (never SNAPSHOT jars in ~/.m2)
 mvn -B -q -DskipTests -pl launcher -am package dependency:build-classpath \
   -Dmdep.includeScope=test -Dmdep.outputFile="$cp_file"
+# the class-data-sharing archive ./erofs-pipeline uses: written by a demo run when missing or stale
+if ! [ launcher/target/erofs-pipeline.jsa -nt launcher/target/erofs-pipeline.jar ]; then
+  ./erofs-pipeline demo > /dev/null 2>&1
+fi
 exec java -Xmx${BENCH_XMX:-1g} -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
   -cp "launcher/target/test-classes:launcher/target/classes:$(cat "$cp_file")" \
   dev.erofspipeline.launcher.bench.ConvertBenchmark "$@"

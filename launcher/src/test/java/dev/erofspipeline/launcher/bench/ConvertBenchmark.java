@@ -78,13 +78,20 @@ public final class ConvertBenchmark {
       if (!javaOptions.isEmpty()) {
         cmd.addAll(List.of(javaOptions.split("\\s+")));
       }
+      // the class archive ./erofs-pipeline writes and uses (bench-convert.sh makes sure it is current)
+      Path archive = Path.of("launcher/target/erofs-pipeline.jsa");
+      boolean shared = Files.isRegularFile(archive)
+          && Files.getLastModifiedTime(archive).compareTo(Files.getLastModifiedTime(Path.of("launcher/target/erofs-pipeline.jar"))) > 0;
+      if (shared) {
+        cmd.addAll(List.of("-Xlog:cds*=off", "-XX:SharedArchiveFile=" + archive));
+      }
       cmd.addAll(List.of("-jar", "launcher/target/erofs-pipeline.jar", "convert"));
       cmd.addAll(refs);
       cmd.addAll(List.of("--insecure-registry", registry.host(),
           "--set", "kafka.dataDir=" + work.resolve("kafka"), "--set", "s3.dataDir=" + work.resolve("s3"),
           "--set", "http.port=0"));
-      System.out.printf(Locale.ROOT, "running ./erofs-pipeline convert on %d references (JVM options '%s'; load %s)%n", refs.size(),
-          javaOptions, Benchmarks.loadAverage());
+      System.out.printf(Locale.ROOT, "running ./erofs-pipeline convert on %d references (JVM options '%s'; class archive %s; load %s)%n",
+          refs.size(), javaOptions, shared ? "used" : "none", Benchmarks.loadAverage());
       Path err = work.resolve("convert.err");
       long seedLog = Files.size(registry.logFile());
       double registryCpu0 = Benchmarks.processCpuSeconds(registry.pid());
