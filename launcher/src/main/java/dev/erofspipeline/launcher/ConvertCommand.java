@@ -23,6 +23,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
@@ -76,7 +77,7 @@ final class ConvertCommand implements Callable<Integer> {
     Set<String> allowed = new LinkedHashSet<>();
     for (String r : references) {
       ImageReference ref = ImageReference.parse(r);
-      allowed.add(ref.isLayout() ? RegistryOptions.LAYOUTS : ref.registry().toLowerCase(java.util.Locale.ROOT));
+      allowed.add(ref.isLayout() ? RegistryOptions.LAYOUTS : ref.registry().toLowerCase(Locale.ROOT));
     }
     Map<ConfigKey, String> own = publishOptions.asConfiguration();
     allowed.addAll(options.load(own).getList(ConfigKey.REGISTRY_ALLOWLIST));
@@ -176,7 +177,7 @@ final class ConvertCommand implements Callable<Integer> {
   }
 
   private static String describe(ImageStatus s) {
-    return s.state() == ImageStatus.State.FAILED ? "failed: " + s.reason() : s.state().name().toLowerCase(java.util.Locale.ROOT);
+    return s.state() == ImageStatus.State.FAILED ? "failed: " + s.reason() : s.state().name().toLowerCase(Locale.ROOT);
   }
 
   private static ResultDocument result(RoleServices services, Installation inst, RecordValidator validator, String layer,
@@ -277,15 +278,15 @@ final class ConvertCommand implements Callable<Integer> {
       if (done == 0 || done >= total) {
         eta = "-";
       } else if (bytesDone > 0 && bytesTotal > bytesDone) {
-        eta = String.format("%.0fs", (bytesTotal - bytesDone) / 1e6 / rate);
+        eta = String.format(Locale.ROOT, "%.0fs", (bytesTotal - bytesDone) / 1e6 / rate);
       } else {
-        eta = String.format("%.0fs", seconds / done * (total - done));
+        eta = String.format(Locale.ROOT, "%.0fs", seconds / done * (total - done));
       }
       String counts = String.format("layers %d/%d, images published %d/%d%s", done, total, published, images.size(),
           failedRequests.isEmpty() ? "" : ", failed requests " + failedRequests.size());
-      String line = String.format("%s, %.2f MB/s of layer blobs, %.0fs elapsed, ETA %s", counts, rate, seconds, eta);
+      String line = String.format(Locale.ROOT, "%s, %.2f MB/s of layer blobs, %.0fs elapsed, ETA %s", counts, rate, seconds, eta);
       if (terminal) {
-        err.print("\r" + line + (last ? "\n" : ""));
+        err.print("\r\u001b[2K" + line + (last ? "\n" : "")); // erase the line: a shorter one leaves no stale characters
         err.flush();
       } else if (last || !counts.equals(lastCounts)) {
         err.println(line);
