@@ -31,10 +31,6 @@ import java.util.regex.Pattern;
  */
 public final class NativeManifests {
 
-  /** Annotation on an EROFS layer descriptor: the tar layer it was converted from. */
-  public static final String SOURCE_LAYER = "dev.erofs-pipeline.source-layer-digest";
-  /** Annotation on an EROFS image manifest: the image manifest it is the twin of. */
-  public static final String SOURCE_MANIFEST = "dev.erofs-pipeline.source-manifest";
   /** Suffix of the derived tag: {@code <tag>-erofs}. */
   public static final String TAG_SUFFIX = "-erofs";
   /** Suffix of the derived tag of a reference without a tag: {@code sha256-<hex>.erofs}. */
@@ -138,7 +134,7 @@ public final class NativeManifests {
       a.put(Annotations.EROFS_DMVERITY_BLOCK_SIZE, Integer.toString(l.blockSize()));
       a.put(Annotations.EROFS_DMVERITY_HASH_OFFSET, Long.toString(l.hashOffset()));
       a.put(Annotations.EROFS_DMVERITY_ROOT_DIGEST, "sha256:" + l.rootHash());
-      a.put(SOURCE_LAYER, l.sourceLayer());
+      a.put(Annotations.SOURCE_LAYER, l.sourceLayer());
       arr.add(ReferrerManifests.descriptor(MediaTypes.EROFS_LAYER, l.digest(), l.size(), a));
     }
     if (!annotations.isEmpty()) {

@@ -13,6 +13,7 @@ import dev.erofspipeline.registry.Registries;
 import dev.erofspipeline.registry.RegistryException;
 import dev.erofspipeline.registry.RegistryOptions;
 import dev.erofspipeline.registry.RegistryTarget;
+import dev.erofspipeline.schemas.Annotations;
 import dev.erofspipeline.schemas.ImageRecord;
 import dev.erofspipeline.schemas.LayerResult;
 import dev.erofspipeline.schemas.MediaTypes;
@@ -355,7 +356,7 @@ public final class Publisher implements AutoCloseable {
     Map<String, String> annotations = ReferrerManifests.manifestAnnotations(image.nativeImage().profile().name(),
         fingerprint, null);
     Map<String, String> twinAnnotations = new java.util.TreeMap<>(annotations);
-    twinAnnotations.put(NativeManifests.SOURCE_MANIFEST, image.subject().digest());
+    twinAnnotations.put(Annotations.SOURCE_MANIFEST, image.subject().digest());
     BlobSource configBlob = BlobSource.of(config);
     Manifest twin = NativeManifests.manifest(configBlob.descriptor(MediaTypes.OCI_CONFIG), layers, twinAnnotations);
 
@@ -497,7 +498,7 @@ public final class Publisher implements AutoCloseable {
         }
       }
       target.removeReferrer(repo, subject, old.digest());
-      String fp = old.annotations().get(ReferrerManifests.PROFILE_FINGERPRINT);
+      String fp = old.annotations().get(Annotations.PROFILE_FINGERPRINT);
       replaced.add(subject + " -> " + old.digest() + " (" + artifactType + ", profile fingerprint "
           + (fp == null ? "none" : fp) + ")");
     }

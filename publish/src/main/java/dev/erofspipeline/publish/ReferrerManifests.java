@@ -28,15 +28,6 @@ public final class ReferrerManifests {
   /** Tag prefix keeping a wrapper reachable: {@code erofs-layer-<hex of the layer digest>}. */
   public static final String WRAPPER_TAG_PREFIX = "erofs-layer-";
 
-  /** Annotation on our referrer manifests: the conversion profile fingerprint of their payloads. */
-  public static final String PROFILE_FINGERPRINT = "dev.erofs-pipeline.profile.fingerprint";
-
-  /** Annotation on our referrer manifests: the conversion profile name. */
-  public static final String PROFILE_NAME = "dev.erofs-pipeline.profile.name";
-
-  /** Annotation on our referrer manifests: the erofs-utils version whose output the index reproduces. */
-  public static final String EROFS_UTILS_VERSION = "dev.erofs-pipeline.erofs-utils.version";
-
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final JsonNodeFactory F = JsonNodeFactory.instance;
 
@@ -66,10 +57,10 @@ public final class ReferrerManifests {
   /** Annotations of our referrer manifests (and of their entries in a referrers index). */
   public static Map<String, String> manifestAnnotations(String profileName, String fingerprint, String erofsUtilsVersion) {
     Map<String, String> a = new TreeMap<>();
-    a.put(PROFILE_FINGERPRINT, fingerprint);
-    a.put(PROFILE_NAME, profileName);
+    a.put(Annotations.PROFILE_FINGERPRINT, fingerprint);
+    a.put(Annotations.PROFILE_NAME, profileName);
     if (erofsUtilsVersion != null) {
-      a.put(EROFS_UTILS_VERSION, erofsUtilsVersion);
+      a.put(Annotations.EROFS_UTILS_VERSION, erofsUtilsVersion);
     }
     return a;
   }

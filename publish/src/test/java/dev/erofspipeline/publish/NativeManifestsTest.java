@@ -61,7 +61,7 @@ class NativeManifestsTest {
   @Test
   void manifestHasErofsLayersWithTheDmVerityAnnotationsOfTheDraftSpec() throws IOException {
     Descriptor config = new Descriptor(MediaTypes.OCI_CONFIG, "sha256:" + "c".repeat(64), 100);
-    Manifest m = NativeManifests.manifest(config, LAYERS, Map.of(NativeManifests.SOURCE_MANIFEST, A));
+    Manifest m = NativeManifests.manifest(config, LAYERS, Map.of(Annotations.SOURCE_MANIFEST, A));
     assertEquals(MediaTypes.OCI_MANIFEST, m.mediaType());
     JsonNode doc = JSON.readTree(m.bytes());
     assertEquals(config.digest(), doc.path("config").path("digest").asText());
@@ -73,9 +73,9 @@ class NativeManifestsTest {
     assertEquals("12288", l.path("annotations").path(Annotations.EROFS_DMVERITY_HASH_OFFSET).asText());
     assertEquals("sha256:" + ROOT, l.path("annotations").path(Annotations.EROFS_DMVERITY_ROOT_DIGEST).asText());
     assertEquals("4096", l.path("annotations").path(Annotations.EROFS_DMVERITY_BLOCK_SIZE).asText());
-    assertEquals(B, l.path("annotations").path(NativeManifests.SOURCE_LAYER).asText());
-    assertEquals(A, doc.path("annotations").path(NativeManifests.SOURCE_MANIFEST).asText());
-    assertEquals(m.digest(), NativeManifests.manifest(config, LAYERS, Map.of(NativeManifests.SOURCE_MANIFEST, A)).digest());
+    assertEquals(B, l.path("annotations").path(Annotations.SOURCE_LAYER).asText());
+    assertEquals(A, doc.path("annotations").path(Annotations.SOURCE_MANIFEST).asText());
+    assertEquals(m.digest(), NativeManifests.manifest(config, LAYERS, Map.of(Annotations.SOURCE_MANIFEST, A)).digest());
   }
 
   @Test

@@ -79,7 +79,7 @@ class PublishEndToEndTest {
     assertEquals(report.bundleDigest(), entry.path("digest").asText());
     assertEquals(MediaTypes.EROFS_DMVERITY_BUNDLE, entry.path("artifactType").asText());
     assertEquals(ConversionProfile.TAR_INDEX.fingerprint(),
-        entry.path("annotations").path(ReferrerManifests.PROFILE_FINGERPRINT).asText());
+        entry.path("annotations").path(Annotations.PROFILE_FINGERPRINT).asText());
 
     // the bundle manifest
     Http.Response b = Http.manifest(host, repo, report.bundleDigest());

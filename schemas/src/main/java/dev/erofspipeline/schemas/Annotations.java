@@ -33,6 +33,21 @@ public final class Annotations {
   /** On a native EROFS layer descriptor: verity data and hash block size, decimal (4096). */
   public static final String EROFS_DMVERITY_BLOCK_SIZE = "org.erofs.dmverity.block_size";
 
+  /** On our referrer manifests: the conversion profile fingerprint of their payloads. */
+  public static final String PROFILE_FINGERPRINT = "dev.erofs-pipeline.profile.fingerprint";
+
+  /** On our referrer manifests: the conversion profile name. */
+  public static final String PROFILE_NAME = "dev.erofs-pipeline.profile.name";
+
+  /** On our referrer manifests: the erofs-utils version whose output the index reproduces. */
+  public static final String EROFS_UTILS_VERSION = "dev.erofs-pipeline.erofs-utils.version";
+
+  /** On a native EROFS layer descriptor: the tar layer it was converted from. */
+  public static final String SOURCE_LAYER = "dev.erofs-pipeline.source-layer-digest";
+
+  /** On a native EROFS image manifest: the image manifest it is the twin of. */
+  public static final String SOURCE_MANIFEST = "dev.erofs-pipeline.source-manifest";
+
   /** OCI image-layout: the tag of a manifest in {@code index.json} ({@code oci:DIR:tag}). */
   public static final String OCI_REF_NAME = "org.opencontainers.image.ref.name";
 }
