@@ -1,5 +1,6 @@
 package dev.erofspipeline.convert.worker;
 
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.util.ArrayList;
@@ -23,6 +24,8 @@ public final class MultipartUploadOutputStream extends OutputStream {
   public static final int MIN_PART_SIZE = 5 << 20;
 
   private static final int INITIAL_BUFFER = 64 << 10;
+  /** What RequestBody.fromBytes declared for a part; the object's own type is set when the upload starts. */
+  private static final String PART_CONTENT_TYPE = "application/octet-stream";
 
   private final S3Client s3;
   private final String bucket;
@@ -78,7 +81,7 @@ public final class MultipartUploadOutputStream extends OutputStream {
     ensureOpen();
     try {
       if (uploadId == null) {
-        s3.putObject(r -> r.bucket(bucket).key(key).contentType(contentType), RequestBody.fromBytes(copyOfBuffer()));
+        s3.putObject(r -> r.bucket(bucket).key(key).contentType(contentType), bufferedBody(contentType));
       } else {
         if (buffered > 0) {
           uploadBufferedPart();
@@ -112,7 +115,7 @@ public final class MultipartUploadOutputStream extends OutputStream {
       String etag =
           s3.uploadPart(
                   r -> r.bucket(bucket).key(key).uploadId(uploadId).partNumber(partNumber),
-                  RequestBody.fromBytes(copyOfBuffer()))
+                  bufferedBody(PART_CONTENT_TYPE))
               .eTag();
       parts.add(CompletedPart.builder().partNumber(partNumber).eTag(etag).build());
       buffered = 0;
@@ -123,8 +126,15 @@ public final class MultipartUploadOutputStream extends OutputStream {
     }
   }
 
-  private byte[] copyOfBuffer() {
-    return Arrays.copyOf(buffer, buffered);
+  /**
+   * The buffered bytes as they are, not copied: the client is synchronous, so it has sent them (every attempt) before
+   * the buffer is written again. {@code RequestBody.fromBytes} would copy, and copying a part-sized array twice per
+   * part (ours, then the SDK's) cost CPU and garbage (scripts/bench-s3-upload.sh).
+   */
+  private RequestBody bufferedBody(String mimeType) {
+    byte[] bytes = buffer;
+    int length = buffered;
+    return RequestBody.fromContentProvider(() -> new ByteArrayInputStream(bytes, 0, length), length, mimeType);
   }
 
   private void abortQuietly() {
