@@ -9,9 +9,10 @@ import java.net.HttpURLConnection;
 import java.net.URI;
 import java.net.http.HttpHeaders;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Collectors;
+import java.util.TreeMap;
 
 /**
  * One blob GET over {@link HttpURLConnection}, the transport of blob downloads only. The JDK HttpClient reads every
@@ -50,9 +51,13 @@ final class BlobTransport {
         headers.forEach(c::setRequestProperty);
         try {
             int status = c.getResponseCode();
-            Map<String, List<String>> fields = c.getHeaderFields().entrySet().stream()
-                    .filter(e -> e.getKey() != null) // the status line
-                    .collect(Collectors.toMap(Map.Entry::getKey, Map.Entry::getValue));
+            // one entry per name whatever its case (HttpHeaders refuses two); the null key is the status line
+            Map<String, List<String>> fields = new TreeMap<>(String.CASE_INSENSITIVE_ORDER);
+            c.getHeaderFields().forEach((name, values) -> {
+                if (name != null) {
+                    fields.computeIfAbsent(name, n -> new ArrayList<>()).addAll(values);
+                }
+            });
             InputStream body = status >= 400 ? c.getErrorStream() : c.getInputStream();
             return new Answer(status, HttpHeaders.of(fields, (k, v) -> true),
                     new Body(body == null ? InputStream.nullInputStream() : body));
