@@ -61,7 +61,7 @@ import org.slf4j.LoggerFactory;
  * drainTimeout} (the worker abandons them at its grace period: {@link
  * LayerJobHandler#abandonAll()}); what finished is committed, the rest is left to another worker.
  *
- * <p>The Kafka consumer is not thread-safe: every call on it (poll, pause, resume, commitSync,
+ * <p>The Kafka consumer is not thread-safe: every call on it (poll, pause, resume, commits,
  * close) happens in the poll thread, including the rebalance callbacks, which run inside poll. Slot
  * threads hand their outcome over through a queue and {@link KafkaConsumer#wakeup()}, the one
  * consumer method meant for other threads. The fields below without a lock are the poll thread's.
@@ -141,10 +141,7 @@ final class LayerJobsConsumer extends DefaultConsumer {
       while (!stopping) {
         takeOutcomes();
         startJobs();
-        commitFinished(partitions.keySet());
-        if (!outcomes.isEmpty()) {
-          continue; // a job finished while committing (the commit consumed its wakeup)
-        }
+        commitFinishedAsync();
         if (inFlight.size() + waiting.size() >= settings.concurrency()) {
           kafka.pause(kafka.assignment());
         } else {
@@ -197,10 +194,10 @@ final class LayerJobsConsumer extends DefaultConsumer {
       if (o != null) {
         record(o);
         takeOutcomes();
-        commitFinished(partitions.keySet());
+        commitFinishedNow(partitions.keySet());
       }
     }
-    commitFinished(partitions.keySet());
+    commitFinishedNow(partitions.keySet());
   }
 
   private void takeOutcomes() {
@@ -230,7 +227,43 @@ final class LayerJobsConsumer extends DefaultConsumer {
     }
   }
 
-  private void commitFinished(Collection<TopicPartition> which) {
+  /**
+   * Commits without waiting, so that the next job starts during the round trip; the callback runs
+   * in the poll thread (in a later poll or commit). A failed commit is sent again in the next turn.
+   */
+  private void commitFinishedAsync() {
+    Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+    partitions.forEach((tp, p) -> {
+      if (p.committable() > p.requested) {
+        p.requested = p.committable();
+        offsets.put(tp, new OffsetAndMetadata(p.requested));
+      }
+    });
+    if (offsets.isEmpty()) {
+      return;
+    }
+    kafka.commitAsync(offsets, (done, error) -> {
+      if (error == null) {
+        done.forEach((tp, o) -> {
+          PartitionOffsets p = partitions.get(tp);
+          if (p != null) {
+            p.committed = Math.max(p.committed, o.offset());
+          }
+        });
+      } else {
+        LOG.warn("committing {} failed: {}; committing again", offsets, error.toString());
+        offsets.keySet().forEach(tp -> {
+          PartitionOffsets p = partitions.get(tp);
+          if (p != null) {
+            p.requested = p.committed;
+          }
+        });
+      }
+    });
+  }
+
+  /** Commits and waits: before partitions move on and before the consumer closes. */
+  private void commitFinishedNow(Collection<TopicPartition> which) {
     Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
     for (TopicPartition tp : which) {
       PartitionOffsets p = partitions.get(tp);
@@ -253,7 +286,11 @@ final class LayerJobsConsumer extends DefaultConsumer {
         return;
       }
     }
-    offsets.forEach((tp, o) -> partitions.get(tp).committed = o.offset());
+    offsets.forEach((tp, o) -> {
+      PartitionOffsets p = partitions.get(tp);
+      p.committed = Math.max(p.committed, o.offset());
+      p.requested = Math.max(p.requested, o.offset());
+    });
   }
 
   /** Runs inside poll, in the poll thread. */
@@ -287,7 +324,7 @@ final class LayerJobsConsumer extends DefaultConsumer {
           Thread.currentThread().interrupt();
         }
       }
-      commitFinished(revoked);
+      commitFinishedNow(revoked);
       partitions.keySet().removeAll(revoked);
       LOG.info("layer-job partitions revoked: {}", revoked);
     }
@@ -305,7 +342,10 @@ final class LayerJobsConsumer extends DefaultConsumer {
   static final class PartitionOffsets {
     private final TreeSet<Long> unfinished = new TreeSet<>();
     private long next = -1;
+    /** Acknowledged by Kafka. */
     long committed = -1;
+    /** Sent, maybe not acknowledged yet. */
+    long requested = -1;
 
     void fetched(long offset) {
       unfinished.add(offset);
