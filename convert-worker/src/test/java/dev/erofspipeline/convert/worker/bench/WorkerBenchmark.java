@@ -146,12 +146,14 @@ public final class WorkerBenchmark {
       Map<WorkerMetrics.Phase, Duration> before = phaseTotals(worker.metrics());
       CpuSnapshot cpu0 = CpuSnapshot.take(registry.pid());
       long t0 = System.nanoTime();
+      InFlightSampler sampler = new InFlightSampler(worker.metrics());
       for (Layer l : layers) {
         send(producer, topics, registry, l);
       }
       producer.flush();
       int received = KafkaFixture.poll(results, layers.size(), Duration.ofMinutes(30)).size();
       double seconds = (System.nanoTime() - t0) / 1e9;
+      double meanInFlight = sampler.stop();
       CpuSnapshot cpu1 = CpuSnapshot.take(registry.pid());
       if (received != layers.size()) {
         throw new IllegalStateException("only " + received + " of " + layers.size() + " results arrived");
@@ -166,10 +168,44 @@ public final class WorkerBenchmark {
       }
       System.out.printf(Locale.ROOT, "  worker, %d in flight: %.2f s; per job: %soutside the handler (Kafka poll, produce, commit) %.1f ms%n",
           parallelism, seconds, phases, 1000 * (seconds * parallelism - inPhases) / layers.size());
+      // how well the slots were kept busy, whatever the load: the consumption model's own figure
+      System.out.printf(Locale.ROOT, "  layers converting, mean over the run (sampled every 5 ms): %.2f of %d%n",
+          meanInFlight, parallelism);
       System.out.println("  CPU during that run (" + String.format(Locale.ROOT, "%.2f", seconds * Runtime.getRuntime().availableProcessors())
           + " core-seconds available): " + cpu1.minus(cpu0));
       return new WorkerRun(tarTotal / 1e6 / seconds,
           (cpu1.processNanos - cpu0.processNanos) / 1e9 + (cpu1.registryNanos - cpu0.registryNanos) / 1e9);
+    }
+  }
+
+  /** Samples the worker's jobs-in-flight gauge on a thread of its own until stopped. */
+  private static final class InFlightSampler {
+    private final Thread thread;
+    private volatile boolean running = true;
+    private long samples;
+    private long sum;
+
+    InFlightSampler(WorkerMetrics metrics) {
+      thread = new Thread(() -> {
+        while (running) {
+          sum += metrics.inFlight();
+          samples++;
+          try {
+            Thread.sleep(5);
+          } catch (InterruptedException e) {
+            return;
+          }
+        }
+      }, "bench-in-flight-sampler");
+      thread.setDaemon(true);
+      thread.start();
+    }
+
+    /** The mean number of jobs in flight over the samples. */
+    double stop() throws InterruptedException {
+      running = false;
+      thread.join();
+      return samples == 0 ? 0 : (double) sum / samples;
     }
   }
 
