@@ -31,7 +31,7 @@ public enum ConfigKey {
   INGEST_REGISTRY_RATE("ingest.registryRate", "20", "Requests a second to each registry host while resolving images; 0: unlimited"),
   WORKER_CONCURRENCY("worker.concurrency", "0", "Layers in flight per worker process; 0: the number of cores"),
   WORKER_SHUTDOWN_GRACE_SECONDS("worker.shutdownGraceSeconds", "120", "On SIGTERM, how long layers in flight may finish before they are abandoned to another worker"),
-  WORKER_MAX_POLL_INTERVAL_SECONDS("worker.maxPollIntervalSeconds", "1800", "Longest time one layer may take before the consumer group hands its partition to another worker"),
+  WORKER_MAX_POLL_INTERVAL_SECONDS("worker.maxPollIntervalSeconds", "1800", "How long a rebalance waits for the layers in flight of the partitions that move before the group hands them to another worker; must exceed the slowest layer"),
   WORKER_SESSION_TIMEOUT_SECONDS("worker.sessionTimeoutSeconds", "45", "How long a worker that stopped heartbeating (killed, hung host) keeps its partitions before the group gives them to another worker; 6 to 1800 (the broker's default bounds)"),
   WORKER_TEMP_DIR("worker.tempDir", "", "Directory of a worker's temporary files: the native profile's spooled tar (one uncompressed layer per native conversion in flight) and verity tree levels spilled from the heap; created if missing, must be writable; empty: java.io.tmpdir"),
   CONVERT_MAX_LAYER_BYTES("convert.maxLayerBytes", "34359738368", "Largest layer blob (as stored, compressed) a worker or convert-layer reads; a larger one is refused (limit.layer-bytes)"),
