@@ -35,15 +35,19 @@ final class Publishing {
   private final Duration retry;
   private final boolean nativeTagInPlace;
   private final Duration sessionTimeout;
+  private final Duration rescan;
+  private final int maxWaitingImages;
 
   private Publishing(SigningCredentials credentials, SignatureVerifier verifier, Set<PublishProfile> profiles, Duration retry,
-      boolean nativeTagInPlace, Duration sessionTimeout) {
+      boolean nativeTagInPlace, Duration sessionTimeout, Duration rescan, int maxWaitingImages) {
     this.credentials = credentials;
     this.verifier = verifier;
     this.profiles = profiles;
     this.retry = retry;
     this.nativeTagInPlace = nativeTagInPlace;
     this.sessionTimeout = sessionTimeout;
+    this.rescan = rescan;
+    this.maxWaitingImages = maxWaitingImages;
   }
 
   static Publishing configure(Installation inst) {
@@ -55,6 +59,8 @@ final class Publishing {
     }
     Duration retry = Duration.ofSeconds(inst.positiveInt(ConfigKey.PUBLISH_RETRY_SECONDS, 1));
     Duration sessionTimeout = Duration.ofSeconds(inst.positiveInt(ConfigKey.PUBLISH_SESSION_TIMEOUT_SECONDS, 6));
+    Duration rescan = Duration.ofSeconds(inst.positiveInt(ConfigKey.PUBLISH_RESCAN_SECONDS, 1));
+    int maxWaitingImages = inst.positiveInt(ConfigKey.PUBLISH_MAX_WAITING_IMAGES, 1);
     Path key = existing(inst, ConfigKey.SIGNING_KEY_FILE).orElseThrow(() -> new IllegalArgumentException(
         ConfigKey.SIGNING_KEY_FILE.key() + " is empty: the publisher signs every root hash"));
     Path cert = existing(inst, ConfigKey.SIGNING_CERT_FILE).orElse(null);
@@ -79,7 +85,7 @@ final class Publishing {
       throw new IllegalArgumentException(ConfigKey.SIGNING_CA_FILE.key() + ": " + e.getMessage(), e);
     }
     return new Publishing(credentials, verifier, profiles, retry, inst.config().getBoolean(ConfigKey.NATIVE_UPDATE_TAG),
-        sessionTimeout);
+        sessionTimeout, rescan, maxWaitingImages);
   }
 
   private static java.util.Optional<Path> existing(Installation inst, ConfigKey key) {
@@ -108,10 +114,11 @@ final class Publishing {
         .profiles(profiles)
         .nativeTagInPlace(nativeTagInPlace)
         .build();
-    PublishService service = PublishService.create(publisher, s3, bucket, s3Prefix, validator, Clock.systemUTC());
+    PublishService service = PublishService.create(publisher, s3, bucket, s3Prefix, validator, Clock.systemUTC())
+        .withMaxWaitingImages(maxWaitingImages);
     CamelContext camel = new DefaultCamelContext();
     camel.getShutdownStrategy().setTimeout(30);
-    camel.addRoutes(new PublishRoute(new PublishRoute.Settings(bootstrap, group, retry, false, sessionTimeout), topics, validator, service));
+    camel.addRoutes(new PublishRoute(new PublishRoute.Settings(bootstrap, group, retry, false, sessionTimeout, rescan), topics, validator, service));
     camel.start();
     return camel;
   }

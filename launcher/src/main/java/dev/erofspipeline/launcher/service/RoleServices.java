@@ -159,7 +159,6 @@ public final class RoleServices implements AutoCloseable {
     }
     if (role.includes(Role.PUBLISH)) {
       subs.add(new ConsumerLag.Subscription(inst.group(PUBLISH_GROUP), inst.topics().images()));
-      subs.add(new ConsumerLag.Subscription(inst.group(PUBLISH_GROUP), inst.topics().layerResults()));
     }
     lag = new ConsumerLag(admin, subs, meters, Duration.ofSeconds(lagInterval));
     if (httpPort > 0) {

@@ -6,9 +6,8 @@ import dev.erofspipeline.schemas.RecordValidator;
 import dev.erofspipeline.schemas.SchemaViolationException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.HexFormat;
-import java.util.List;
+import java.util.function.BiPredicate;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.ListObjectsV2Request;
@@ -20,7 +19,8 @@ import software.amazon.awssdk.services.s3.model.S3Object;
 /**
  * Image records waiting for layer results, kept in S3 ({@code <prefix>/pending/<subject hex>-<profile
  * fingerprint>-<16 hex of sha256(registry/repository)>.json}) so that an image whose record offset was
- * committed is not forgotten by a restart: the publisher rescans them at start and periodically.
+ * committed is not forgotten by a restart: the publisher rescans them at start and every {@code
+ * publish.rescanSeconds}, reading only the records whose ETag it has not seen.
  */
 final class PendingImages {
 
@@ -41,16 +41,18 @@ final class PendingImages {
    * One object per image, profile and repository: the same manifest pushed to two repositories is
    * two publications, and one of them finishing must not remove the other's record.
    */
-  private String key(ImageRecord r) {
+  String key(ImageRecord r) {
     String fp = r.profile() == null ? "none" : r.profile().fingerprint();
     byte[] where = (r.registry() + "/" + r.repository()).getBytes(StandardCharsets.UTF_8);
     String repo = HexFormat.of().formatHex(Digests.newSha256().digest(where), 0, 8);
     return folder + r.subject().digest().substring(7) + "-" + fp + "-" + repo + ".json";
   }
 
-  void put(ImageRecord r) throws IOException {
+  /** Writes the record; returns its ETag. */
+  String put(ImageRecord r) throws IOException {
     try {
-      s3.putObject(b -> b.bucket(bucket).key(key(r)).contentType("application/json"), RequestBody.fromBytes(validator.write(r)));
+      return s3.putObject(b -> b.bucket(bucket).key(key(r)).contentType("application/json"), RequestBody.fromBytes(validator.write(r)))
+          .eTag();
     } catch (RuntimeException e) {
       throw new IOException("writing pending image " + key(r) + ": " + e.getMessage(), e);
     }
@@ -79,36 +81,63 @@ final class PendingImages {
     }
   }
 
-  List<ImageRecord> list() throws IOException {
-    List<ImageRecord> out = new ArrayList<>();
-    try {
-      String token = null;
-      do {
+  /** A pending record in a listing; {@code record} is null when it was not read again (its ETag is known). */
+  record Entry(String key, String etag, ImageRecord record) {}
+
+  /** What a {@link #scan} does with each entry. */
+  interface EntryHandler {
+    void handle(Entry entry) throws IOException;
+  }
+
+  /**
+   * Lists every pending record, page by page, and hands each to {@code handler}: read when {@code
+   * known} does not already hold that key with that ETag (a pending record is only ever replaced
+   * whole, so an unchanged ETag means an unchanged record).
+   */
+  void scan(BiPredicate<String, String> known, EntryHandler handler) throws IOException {
+    String token = null;
+    do {
+      ListObjectsV2Response page;
+      try {
         ListObjectsV2Request.Builder req = ListObjectsV2Request.builder().bucket(bucket).prefix(folder);
         if (token != null) {
           req.continuationToken(token);
         }
-        ListObjectsV2Response page = s3.listObjectsV2(req.build());
-        for (S3Object o : page.contents()) {
-          try {
-            ImageRecord r = validator.read(ImageRecord.class, s3.getObjectAsBytes(b -> b.bucket(bucket).key(o.key())).asByteArray());
-            if (!o.key().equals(key(r))) {
-              // written by an earlier version (no repository in the name): moved, or contains() would miss it
-              put(r);
-              s3.deleteObject(b -> b.bucket(bucket).key(o.key()));
-            }
-            out.add(r);
-          } catch (SchemaViolationException e) {
-            s3.deleteObject(b -> b.bucket(bucket).key(o.key())); // not ours to keep
-          } catch (NoSuchKeyException published) {
-            // removed between the listing and the read: published or failed meanwhile
-          }
+        page = s3.listObjectsV2(req.build());
+      } catch (RuntimeException e) {
+        throw new IOException("listing pending images: " + e.getMessage(), e);
+      }
+      for (S3Object o : page.contents()) {
+        if (known.test(o.key(), o.eTag())) {
+          handler.handle(new Entry(o.key(), o.eTag(), null));
+          continue;
         }
-        token = page.isTruncated() ? page.nextContinuationToken() : null;
-      } while (token != null);
+        ImageRecord r = read(o.key());
+        if (r != null) {
+          handler.handle(new Entry(key(r), o.key().equals(key(r)) ? o.eTag() : null, r));
+        }
+      }
+      token = page.isTruncated() ? page.nextContinuationToken() : null;
+    } while (token != null);
+  }
+
+  /** The record at {@code key}, moved to its current name if needed; null when it is gone or not ours. */
+  private ImageRecord read(String objectKey) throws IOException {
+    try {
+      ImageRecord r = validator.read(ImageRecord.class, s3.getObjectAsBytes(b -> b.bucket(bucket).key(objectKey)).asByteArray());
+      if (!objectKey.equals(key(r))) {
+        // written by an earlier version (no repository in the name): moved, or contains() would miss it
+        put(r);
+        s3.deleteObject(b -> b.bucket(bucket).key(objectKey));
+      }
+      return r;
+    } catch (SchemaViolationException e) {
+      s3.deleteObject(b -> b.bucket(bucket).key(objectKey)); // not ours to keep
+      return null;
+    } catch (NoSuchKeyException published) {
+      return null; // removed between the listing and the read: published or failed meanwhile
     } catch (RuntimeException e) {
-      throw new IOException("listing pending images: " + e.getMessage(), e);
+      throw new IOException("reading pending image " + objectKey + ": " + e.getMessage(), e);
     }
-    return out;
   }
 }

@@ -13,6 +13,7 @@ import dev.erofspipeline.schemas.Topics;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
 import org.apache.camel.ProducerTemplate;
@@ -20,33 +21,42 @@ import org.apache.camel.RuntimeCamelException;
 import org.apache.camel.builder.RouteBuilder;
 import org.apache.camel.component.kafka.KafkaConstants;
 import org.apache.camel.component.kafka.ManualCommit;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The publish stage's data flow: {@code erofs.images} (keyed by subject digest) and {@code
- * erofs.layer-results} (keyed by layer digest) in; {@code erofs.status} records and {@code
- * erofs.dead-letters} out; an input's offset is committed only after its outputs are acknowledged. A
- * timer looks at images still waiting (results seen by another process, transient registry
- * failures). Only the {@code erofs.images} consumer publishes: a layer result, a signature or the
- * timer that completes an image sends the image record back to {@code erofs.images} keyed by its
- * subject digest, so all writes for one subject happen in the process owning that partition.
- * An unreadable record is dead-lettered and committed; a failure to reach S3 stops the partition at
- * that record ({@code breakOnFirstError}) so it is read again.
+ * The publish stage's data flow: {@code erofs.images} (keyed by subject digest, consumer group) and
+ * {@code erofs.layer-results} (keyed by layer digest) in; {@code erofs.status} records and {@code
+ * erofs.dead-letters} out; an input's offset is committed only after its outputs are acknowledged.
+ * Every publish process reads all of {@code erofs.layer-results} (from its end at start) and of
+ * {@code erofs.dead-letters} (from the beginning: the layers the worker gave up on), without a
+ * group ({@link LayerEventsFollower}), so a result completes the waiting images of every process;
+ * what came before the start is found by the full rescan that follows, and again every {@code
+ * rescanPeriod}. A timer ({@code retryPeriod}) looks at what needs another look (transient registry
+ * failures, lost requeues). Only the {@code erofs.images} consumer publishes: a layer result, a
+ * signature or the timer that completes an image sends the image record back to {@code erofs.images}
+ * keyed by its subject digest, so all writes for one subject happen in the process owning that
+ * partition. An unreadable record is dead-lettered and committed; a failure to reach S3 stops the
+ * partition at that record ({@code breakOnFirstError}) so it is read again.
  */
 public final class PublishRoute extends RouteBuilder {
   private static final Logger LOG = LoggerFactory.getLogger(PublishRoute.class);
 
   /**
-   * Kafka connection, consumer group and the retry period of waiting images; {@code sessionTimeout}:
-   * how long a publisher that stopped heartbeating (killed) keeps its partitions.
+   * Kafka connection, consumer group, the retry period (transient failures, lost requeues) and the
+   * full rescan period of pending images; {@code sessionTimeout}: how long a publisher that stopped
+   * heartbeating (killed) keeps its partitions.
    */
-  public record Settings(String brokers, String groupId, Duration retryPeriod, boolean externalSigning, Duration sessionTimeout) {
+  public record Settings(String brokers, String groupId, Duration retryPeriod, boolean externalSigning, Duration sessionTimeout,
+      Duration rescanPeriod) {
     /** Kafka's default session timeout. */
     public static final Duration DEFAULT_SESSION_TIMEOUT = Duration.ofSeconds(45);
+    /** The default full rescan period (publish.rescanSeconds). */
+    public static final Duration DEFAULT_RESCAN_PERIOD = Duration.ofMinutes(10);
 
     public Settings(String brokers, String groupId, Duration retryPeriod, boolean externalSigning) {
-      this(brokers, groupId, retryPeriod, externalSigning, DEFAULT_SESSION_TIMEOUT);
+      this(brokers, groupId, retryPeriod, externalSigning, DEFAULT_SESSION_TIMEOUT, DEFAULT_RESCAN_PERIOD);
     }
 
     public Settings(String brokers, String groupId, Duration retryPeriod) {
@@ -108,21 +118,24 @@ public final class PublishRoute extends RouteBuilder {
     from(consumer(topics.images())).routeId("publish-images")
         .process(e -> send(onImage(e)))
         .process(new ManualCommit());
-    from(consumer(topics.layerResults())).routeId("publish-layer-results")
-        .process(e -> send(onLayerResult(e)))
-        .process(new ManualCommit());
     if (settings.externalSigning()) {
       from(consumer(topics.signatures())).routeId("publish-signatures")
           .process(e -> send(onSignature(e)))
           .process(new ManualCommit());
     }
-    // the worker's dead letters: an image waiting for a layer that will never come fails with its reason
-    from(consumer(topics.deadLetters())).routeId("publish-layer-failures")
-        .process(e -> send(onDeadLetter(e)))
-        .process(new ManualCommit());
+    // layer results, and the worker's dead letters (an image waiting for a layer that will never come fails with its
+    // reason), reach every publish process; the start rescan runs once their positions are taken
+    getContext().addService(new LayerEventsFollower(settings.brokers(), Set.of(topics.layerResults()),
+        Set.of(topics.deadLetters()), () -> {
+          service.followingLayerResults();
+          send(outputs(service.rescanPending()));
+        }, r -> send(r.topic().equals(topics.layerResults()) ? onLayerResult(r) : onDeadLetter(r))), true, true);
     from("timer:publish-pending?delay=" + settings.retryPeriod().toMillis() + "&period=" + settings.retryPeriod().toMillis())
         .routeId("publish-pending")
         .process(e -> send(outputs(service.retryPending())));
+    from("timer:publish-rescan?delay=" + settings.rescanPeriod().toMillis() + "&period=" + settings.rescanPeriod().toMillis())
+        .routeId("publish-rescan")
+        .process(e -> send(outputs(service.rescanPending())));
   }
 
   private List<Out> onImage(Exchange e) throws Exception {
@@ -137,21 +150,22 @@ public final class PublishRoute extends RouteBuilder {
     return outputs(List.of(requeued ? service.onRequeuedImage(image) : service.onImage(image)));
   }
 
-  private List<Out> onLayerResult(Exchange e) throws Exception {
-    byte[] value = e.getMessage().getBody(byte[].class);
+  private List<Out> onLayerResult(ConsumerRecord<String, byte[]> r) throws Exception {
     LayerResult result;
     try {
-      result = validator.read(LayerResult.class, value);
+      result = validator.read(LayerResult.class, r.value());
     } catch (SchemaViolationException ex) {
-      return List.of(deadLetter(e.getMessage(), topics.layerResults(), value, ex, ex.reasonCode()));
+      // every publish process reads every result: a dead letter from each would be one per process
+      LOG.warn("unreadable record {}-{}@{} skipped: {}", r.topic(), r.partition(), r.offset(), ex.reasonCode());
+      return List.of();
     }
     return outputs(service.onLayerResult(result));
   }
 
-  private List<Out> onDeadLetter(Exchange e) throws Exception {
+  private List<Out> onDeadLetter(ConsumerRecord<String, byte[]> r) throws Exception {
     DeadLetter letter;
     try {
-      letter = validator.read(DeadLetter.class, e.getMessage().getBody(byte[].class));
+      letter = validator.read(DeadLetter.class, r.value());
     } catch (SchemaViolationException ex) {
       return List.of(); // not a dead letter this stage can use; dead-lettering it again would loop
     }

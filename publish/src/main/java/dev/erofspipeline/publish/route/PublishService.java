@@ -36,8 +36,16 @@ import org.slf4j.LoggerFactory;
  * The publish stage without Kafka: joins image records with layer results and publishes an image
  * once every layer has a result. S3 is the source of truth for results ({@code result.json} at the
  * staging keys), so a result that arrived before its image, or during a restart, is still found;
- * waiting images are kept in S3 too ({@link PendingImages}) and retried by {@link #retryPending()}.
- * Each call returns what to emit: status records and dead letters.
+ * waiting images are kept in S3 too ({@link PendingImages}).
+ *
+ * <p>Each process indexes the waiting images it knows (its own image records, and every pending
+ * record its full rescans read: {@link #rescanPending()}, at start and every {@code
+ * publish.rescanSeconds}) by the layers they wait on, up to {@link #withMaxWaitingImages} images,
+ * and is told of every layer result ({@link #onLayerResult}, every process reads all of {@code
+ * erofs.layer-results}): a result completes the images waiting on it without reading S3 again for
+ * the other layers ({@link StagedResults} caches). The timer ({@link #retryPending()}) looks only
+ * at what this process knows needs another look: transient failures, requeued images, images
+ * waiting for external signatures. Each call returns what to emit: status records and dead letters.
  */
 public final class PublishService {
   private static final Logger LOG = LoggerFactory.getLogger(PublishService.class);
@@ -101,8 +109,33 @@ public final class PublishService {
   private static final java.time.Duration SETTLED_HOLD = java.time.Duration.ofMinutes(10);
 
   private record Settled(java.time.Instant at, String correlationId) {}
-  /** layer digest -> pending image records waiting on it (this process's view; rebuilt by retryPending). */
+  /** layer digest -> pending image records waiting on it (the images {@link #tracked} here). */
   private final Map<String, Set<ImageRecord>> waiting = new ConcurrentHashMap<>();
+
+  /** A pending image this process indexes in {@link #waiting}, with the ETag of its pending record. */
+  private static final class Tracked {
+    final ImageRecord image;
+    final String etag;
+    /** The last full rescan that listed it (or the one running when it was tracked). */
+    volatile long seenInRescan;
+
+    Tracked(ImageRecord image, String etag, long seenInRescan) {
+      this.image = image;
+      this.etag = etag;
+      this.seenInRescan = seenInRescan;
+    }
+  }
+
+  /** pending key -> the image indexed here; at most {@link #maxWaitingImages} (the rest waits for a rescan). */
+  private final Map<String, Tracked> tracked = new ConcurrentHashMap<>();
+  private volatile int maxWaitingImages = 20_000;
+  /** Full rescans started so far. */
+  private final java.util.concurrent.atomic.AtomicLong rescans = new java.util.concurrent.atomic.AtomicLong();
+  /**
+   * pending key -> an image the timer looks at again: requeued (until its record is consumed or its
+   * hold expires), failed transiently, or waiting for external signatures.
+   */
+  private final Map<String, ImageRecord> retry = new ConcurrentHashMap<>();
 
   /** Layers the worker gave up on (the most recent 10,000), until a result for one arrives after all. */
   private final Map<String, DeadLetter> failedLayers = java.util.Collections.synchronizedMap(
@@ -145,6 +178,32 @@ public final class PublishService {
     }
     this.maxTransientFailures = n;
     return this;
+  }
+
+  /**
+   * How many waiting images this process indexes (default 20,000, a few KB each): beyond that an
+   * image is not reacted to when its last layer result arrives but found by the next full rescan.
+   */
+  public PublishService withMaxWaitingImages(int n) {
+    if (n < 1) {
+      throw new IllegalArgumentException("maxWaitingImages < 1");
+    }
+    this.maxWaitingImages = n;
+    return this;
+  }
+
+  /**
+   * From now on every layer result reaches {@link #onLayerResult} (the caller reads all of {@code
+   * erofs.layer-results} from a position taken before this call): a layer found missing need not be
+   * read again until its result arrives.
+   */
+  public void followingLayerResults() {
+    staging.followAnnouncements();
+  }
+
+  /** Waiting images indexed here (a gauge). */
+  public int waitingImages() {
+    return tracked.size();
   }
 
   /**
@@ -213,10 +272,12 @@ public final class PublishService {
     }
     requeuedAt.put(key, now); // no requeue of this image while it is being published
     try {
-      pending.put(image);
+      track(image, pending.put(image), rescans.get());
       Outcome o = attempt(image, true);
       if (o.status() != null && o.status().state() == ImageStatus.State.PUBLISHED) {
         recentlyPublished.put(key, new Settled(now, image.correlationId()));
+      } else if (o.status() != null && tracked.containsKey(pending.key(image))) {
+        lastReported.put(key, summary(o.status())); // the next rescan need not say it again
       }
       return o;
     } finally {
@@ -226,6 +287,7 @@ public final class PublishService {
 
   /** A layer result arrived: the images waiting on that layer that are now complete are requeued. */
   public List<Outcome> onLayerResult(LayerResult result) throws IOException {
+    staging.announced(result);
     failedLayers.remove(result.key());
     List<Outcome> out = new ArrayList<>();
     Set<ImageRecord> images = waiting.get(result.key());
@@ -250,9 +312,15 @@ public final class PublishService {
       return out;
     }
     failedLayers.put(failed, letter);
-    for (ImageRecord image : pending.list()) {
-      if (image.layers().stream().anyMatch(l -> l.digest().equals(failed))) {
+    Set<ImageRecord> images = waiting.get(failed);
+    if (images == null) {
+      return out;
+    }
+    for (ImageRecord image : List.copyOf(images)) {
+      if (pending.contains(image)) {
         out.add(fail(image, letter));
+      } else {
+        forget(image); // published or failed by another process
       }
     }
     return out;
@@ -283,32 +351,106 @@ public final class PublishService {
   }
 
   /**
-   * Looks at every pending image (at start and on a timer): complete ones are requeued, which covers
-   * results this process did not see and transient failures.
+   * The timer: looks again at the images this process knows need it (a transient failure, waiting
+   * for external signatures, a requeue whose hold expired: requeued again unless its owner published
+   * or failed it meanwhile). Reads nothing for images that wait for layer results.
    */
   public List<Outcome> retryPending() throws IOException {
+    expireHolds();
+    java.time.Instant now = clock.instant();
+    List<Outcome> out = new ArrayList<>();
+    for (ImageRecord image : List.copyOf(retry.values())) {
+      java.time.Instant requeued = requeuedAt.get(imageKey(image));
+      if (requeued != null) {
+        if (requeued.plus(REQUEUE_HOLD).isAfter(now)) {
+          continue; // its requeued record is on its way
+        }
+        if (!pending.contains(image)) {
+          forget(image); // its owner published or failed it
+          continue;
+        }
+      }
+      report(out, image, attempt(image, false));
+    }
+    return out;
+  }
+
+  /**
+   * Lists every pending image (at start and every {@code publish.rescanSeconds}), reading only the
+   * records not already indexed here under the same ETag: new ones are indexed, complete ones
+   * requeued, and indexed images no longer listed are forgotten (published or failed elsewhere).
+   * This finds what this process did not see: images of a process that stopped, results and records
+   * of a time it was down, images beyond {@link #withMaxWaitingImages}.
+   */
+  public List<Outcome> rescanPending() throws IOException {
+    expireHolds();
+    long pass = rescans.incrementAndGet();
+    List<Outcome> out = new ArrayList<>();
+    pending.scan((key, etag) -> {
+      Tracked t = tracked.get(key);
+      return t != null && etag != null && etag.equals(t.etag);
+    }, entry -> {
+      ImageRecord image;
+      if (entry.record() == null) {
+        Tracked t = tracked.get(entry.key());
+        if (t == null) {
+          return; // settled meanwhile
+        }
+        t.seenInRescan = pass;
+        image = t.image;
+      } else {
+        image = entry.record();
+        track(image, entry.etag(), pass);
+      }
+      report(out, image, attempt(image, false));
+    });
+    for (Tracked t : List.copyOf(tracked.values())) {
+      if (t.seenInRescan < pass) {
+        forget(t.image);
+      }
+    }
+    return out;
+  }
+
+  private void expireHolds() {
     java.time.Instant expired = clock.instant().minus(REQUEUE_HOLD);
     recentlyPublished.values().removeIf(p -> p.at().isBefore(expired));
     java.time.Instant forgotten = clock.instant().minus(SETTLED_HOLD);
     settled.values().removeIf(p -> p.at().isBefore(forgotten));
-    List<Outcome> out = new ArrayList<>();
-    for (ImageRecord image : pending.list()) {
-      Outcome o = attempt(image, false);
-      if (o.requeue() != null) {
-        out.add(o);
-        continue;
-      }
-      if (o.status() == null) {
-        continue; // already requeued, waiting for that record
-      }
-      // a timer pass reports changes only, not the same "converting" line again and again
-      String key = imageKey(image);
-      String summary = o.status().state() + " " + o.status().layersDone() + " " + o.status().reasonCode();
-      if (o.deadLetter() != null || !o.signingRequests().isEmpty() || !summary.equals(lastReported.put(key, summary))) {
-        out.add(o);
-      }
+  }
+
+  /** Adds a timer or rescan outcome to {@code out}: requeues always, statuses only when they changed. */
+  private void report(List<Outcome> out, ImageRecord image, Outcome o) {
+    if (o.requeue() != null) {
+      out.add(o);
+      return;
     }
-    return out;
+    if (o.status() == null) {
+      return; // already requeued, waiting for that record
+    }
+    // a timer pass reports changes only, not the same "converting" line again and again
+    String summary = summary(o.status());
+    if (o.deadLetter() != null || !o.signingRequests().isEmpty()
+        || !summary.equals(lastReported.put(imageKey(image), summary))) {
+      out.add(o);
+    }
+  }
+
+  private static String summary(ImageStatus status) {
+    return status.state() + " " + status.layersDone() + " " + status.reasonCode();
+  }
+
+  /** Indexes {@code image} (replacing an earlier request for it) unless the index is full. */
+  private void track(ImageRecord image, String etag, long pass) {
+    String key = pending.key(image);
+    Tracked before = tracked.get(key);
+    if (before == null && tracked.size() >= maxWaitingImages) {
+      return;
+    }
+    tracked.put(key, new Tracked(image, etag, pass));
+    if (before != null && !before.image.equals(image)) {
+      unwaitAll(before.image);
+    }
   }
 
   private Outcome attempt(ImageRecord image, boolean publishNow) throws IOException {
@@ -317,7 +459,14 @@ public final class PublishService {
     List<LayerResult> results = new ArrayList<>();
     List<LayerResult> nativeResults = new ArrayList<>();
     List<ImageStatus.Layer> layers = new ArrayList<>();
+    String pendingKey = pending.key(image);
+    Tracked t = tracked.get(pendingKey);
+    boolean indexed = t != null && t.image.equals(image);
     for (ImageRecord.Layer l : image.layers()) {
+      if (indexed) {
+        // before the read: a result arriving after the read finds the image waiting
+        waitOn(l.digest(), image);
+      }
       Optional<ResultDocument> doc = staging.completedResult(l.digest(), profile);
       Optional<ResultDocument> nat = nativeProfile == null ? Optional.empty() : staging.completedResult(l.digest(), nativeProfile);
       if (doc.isPresent() && (nativeProfile == null || nat.isPresent())) {
@@ -326,17 +475,22 @@ public final class PublishService {
         nat.ifPresent(n -> nativeResults.add(new LayerResult(n, staging.location(l.digest(), nativeProfile), image.registry(),
             image.repository(), true, image.correlationId())));
         layers.add(new ImageStatus.Layer(l.digest(), l.size(), ImageStatus.LayerState.CONVERTED, null));
+        if (indexed) {
+          unwait(l.digest(), image);
+        }
       } else {
         DeadLetter failed = failedLayers.get(l.digest());
         if (failed != null) {
           return fail(image, failed);
         }
         layers.add(new ImageStatus.Layer(l.digest(), l.size(), ImageStatus.LayerState.CONVERTING, null));
-        waiting.computeIfAbsent(l.digest(), k -> ConcurrentHashMap.newKeySet()).add(image);
       }
     }
     int total = image.layers().size();
     if (results.size() < total) {
+      if (indexed) {
+        retry.remove(pendingKey); // its layer results will tell
+      }
       return new Outcome(status(image, ImageStatus.State.CONVERTING, results.size(), null, null, layers, List.of()), null);
     }
     if (signatures != null) {
@@ -348,18 +502,20 @@ public final class PublishService {
         String layer = r.result().layerDigest();
         if (signatures.find(layer, r.result().rootHash()).isEmpty()) {
           missing++;
-          waiting.computeIfAbsent(layer, k -> ConcurrentHashMap.newKeySet()).add(image);
+          waitOn(layer, image);
           if (requested.add(layer + " " + r.result().rootHash())) {
             requests.add(new SigningRequest(layer, r.result().rootHash(), r.result().profile(), image.correlationId()));
           }
         }
       }
       if (missing > 0) {
+        retry.put(pendingKey, image);
         return new Outcome(status(image, ImageStatus.State.PUBLISHING, total, null, null, layers,
             List.of("waiting for " + missing + " external signatures")), null, requests);
       }
     }
     if (!publishNow) {
+      retry.put(pendingKey, image); // looked at again if the requeued record does not arrive
       java.time.Instant now = clock.instant();
       java.time.Instant last = requeuedAt.get(imageKey(image));
       if (last != null && last.plus(REQUEUE_HOLD).isAfter(now)) {
@@ -396,6 +552,7 @@ public final class PublishService {
       String imageKey = imageKey(image);
       int failures = e.isTransient() ? transientFailures.merge(imageKey, 1, Integer::sum) : 0;
       if (e.isTransient() && failures < maxTransientFailures) {
+        retry.put(pendingKey, image);
         LOG.warn("publishing {} failed ({} of {}), will retry: {}", image.subject().digest(), failures, maxTransientFailures,
             e.getMessage());
         return new Outcome(status(image, ImageStatus.State.PUBLISHING, total, e.getMessage(), e.reasonCode(), marked,
@@ -458,16 +615,35 @@ public final class PublishService {
     return registry + "/" + repository + "@" + subjectDigest;
   }
 
+  /** This process no longer waits for {@code image}: published, failed, or settled elsewhere. */
   private void forget(ImageRecord image) {
+    unwaitAll(image);
+    String key = pending.key(image);
+    tracked.computeIfPresent(key, (k, t) -> t.image.equals(image) ? null : t);
+    retry.remove(key, image);
+    lastReported.remove(imageKey(image));
+    requeuedAt.remove(imageKey(image));
+  }
+
+  private void unwaitAll(ImageRecord image) {
     for (ImageRecord.Layer l : image.layers()) {
-      Set<ImageRecord> s = waiting.get(l.digest());
-      if (s != null) {
-        s.remove(image);
-        if (s.isEmpty()) {
-          waiting.remove(l.digest(), s);
-        }
-      }
+      unwait(l.digest(), image);
     }
+  }
+
+  private void waitOn(String layer, ImageRecord image) {
+    waiting.compute(layer, (k, s) -> {
+      Set<ImageRecord> images = s == null ? ConcurrentHashMap.newKeySet() : s;
+      images.add(image);
+      return images;
+    });
+  }
+
+  private void unwait(String layer, ImageRecord image) {
+    waiting.computeIfPresent(layer, (k, s) -> {
+      s.remove(image);
+      return s.isEmpty() ? null : s;
+    });
   }
 
   private ImageStatus status(ImageRecord image, ImageStatus.State state, int done, String reason, String reasonCode,

@@ -57,8 +57,7 @@ class PublishRouteTest {
   }
 
   private static boolean has(List<JsonNode> records, String subject, String repo, String state) {
-    return records.stream().anyMatch(n -> n.path("subjectDigest").asText().equals(subject)
-        && n.path("repository").asText().equals(repo) && n.path("state").asText().equals(state));
+    return count(records, subject, repo, state) > 0;
   }
 
   @Test
@@ -137,6 +136,97 @@ class PublishRouteTest {
       await(dead, letters, l -> l.stream().anyMatch(n -> n.path("reasonCode").asText().equals("registry-rejected")));
     } finally {
       camel.close();
+    }
+  }
+
+  /** A publish route whose timer and periodic rescan never run during a test: only results and its start rescan act. */
+  private static CamelContext publishRoute(String group, Topics topics, PublishService service) throws Exception {
+    CamelContext camel = new DefaultCamelContext();
+    camel.addRoutes(new PublishRoute(new PublishRoute.Settings(KAFKA.bootstrapServers(), group, Duration.ofHours(1), false,
+        Duration.ofSeconds(6), Duration.ofHours(1)), topics, RecordValidator.defaults(), service));
+    camel.start();
+    return camel;
+  }
+
+  private static void announceResults(KafkaProducer<byte[], byte[]> producer, Topics topics, S3Fixture s3, String prefix,
+      RouteTestSupport support) throws Exception {
+    RecordValidator validator = RecordValidator.defaults();
+    for (LayerResult r : support.stage(s3, prefix, ConversionProfile.TAR_INDEX)) {
+      s3.client().putObject(b -> b.bucket(s3.bucket()).key(r.staging().resultKey()), RequestBody.fromBytes(validator.write(r.result())));
+      producer.send(new ProducerRecord<>(topics.layerResults(), r.key().getBytes(StandardCharsets.UTF_8), validator.write(r))).get();
+    }
+  }
+
+  private static long count(List<JsonNode> records, String subject, String repo, String state) {
+    return records.stream().filter(n -> n.path("subjectDigest").asText().equals(subject)
+        && n.path("repository").asText().equals(repo) && n.path("state").asText().equals(state)).count();
+  }
+
+  /**
+   * Two publish processes in one group, with timers that never fire: whichever owns the image's
+   * partition publishes it once its results arrive, since both read every layer result (no full
+   * rescan or retry pass in between).
+   */
+  @Test
+  void twoPublishersPublishAnImageOnceFromItsResultsAlone() throws Exception {
+    Topics topics = Topics.withPrefix("route3.");
+    KAFKA.createTopic(topics.images(), 2);
+    KAFKA.createTopic(topics.layerResults(), 2);
+    KAFKA.createTopics(topics.status(), topics.deadLetters());
+    S3Fixture s3 = S3Fixture.shared().start();
+    RecordValidator validator = RecordValidator.defaults();
+    RouteTestSupport support = new RouteTestSupport();
+    String prefix = "route-pair-" + System.nanoTime();
+    ImageRecord image = support.seed(REGISTRY, "route/pair");
+    String subject = image.subject().digest();
+    try (Publisher a = support.publisher(s3, REGISTRY.host(), EnumSet.allOf(PublishProfile.class));
+        Publisher b = support.publisher(s3, REGISTRY.host(), EnumSet.allOf(PublishProfile.class));
+        KafkaProducer<byte[], byte[]> producer = KAFKA.bytesProducer();
+        KafkaConsumer<byte[], byte[]> status = KAFKA.bytesConsumer("status-pair");
+        CamelContext first = publishRoute("publish-pair", topics,
+            PublishService.create(a, s3.client(), s3.bucket(), prefix, validator, Clock.systemUTC()));
+        CamelContext second = publishRoute("publish-pair", topics,
+            PublishService.create(b, s3.client(), s3.bucket(), prefix, validator, Clock.systemUTC()))) {
+      status.subscribe(List.of(topics.status()));
+      producer.send(new ProducerRecord<>(topics.images(), subject.getBytes(StandardCharsets.UTF_8), validator.write(image))).get();
+      List<JsonNode> statuses = await(status, new ArrayList<>(), l -> has(l, subject, "route/pair", "converting"));
+      announceResults(producer, topics, s3, prefix, support);
+      await(status, statuses, l -> has(l, subject, "route/pair", "published"));
+      Thread.sleep(3_000); // a second publication would show by now
+      await(status, statuses, l -> true);
+      assertEquals(1, count(statuses, subject, "route/pair", "published"), statuses.toString());
+      assertTrue(support.verify(REGISTRY.host(), "route/pair"));
+    }
+  }
+
+  /** Results that arrived while the only publisher was down: its start rescan finds the image complete and publishes it. */
+  @Test
+  void anImageCompletedWhileThePublisherWasDownIsPublishedAtItsStart() throws Exception {
+    Topics topics = Topics.withPrefix("route4.");
+    KAFKA.createTopics(topics.images(), topics.layerResults(), topics.status(), topics.deadLetters());
+    S3Fixture s3 = S3Fixture.shared().start();
+    RecordValidator validator = RecordValidator.defaults();
+    RouteTestSupport support = new RouteTestSupport();
+    String prefix = "route-restart-" + System.nanoTime();
+    ImageRecord image = support.seed(REGISTRY, "route/restart");
+    String subject = image.subject().digest();
+    try (Publisher publisher = support.publisher(s3, REGISTRY.host(), EnumSet.allOf(PublishProfile.class));
+        KafkaProducer<byte[], byte[]> producer = KAFKA.bytesProducer();
+        KafkaConsumer<byte[], byte[]> status = KAFKA.bytesConsumer("status-restart")) {
+      status.subscribe(List.of(topics.status()));
+      List<JsonNode> statuses;
+      try (CamelContext before = publishRoute("publish-restart", topics,
+          PublishService.create(publisher, s3.client(), s3.bucket(), prefix, validator, Clock.systemUTC()))) {
+        producer.send(new ProducerRecord<>(topics.images(), subject.getBytes(StandardCharsets.UTF_8), validator.write(image))).get();
+        statuses = await(status, new ArrayList<>(), l -> has(l, subject, "route/restart", "converting"));
+      }
+      announceResults(producer, topics, s3, prefix, support); // nobody reads them now
+      try (CamelContext after = publishRoute("publish-restart", topics,
+          PublishService.create(publisher, s3.client(), s3.bucket(), prefix, validator, Clock.systemUTC()))) {
+        await(status, statuses, l -> has(l, subject, "route/restart", "published"));
+      }
+      assertEquals(1, count(statuses, subject, "route/restart", "published"), statuses.toString());
+      assertTrue(support.verify(REGISTRY.host(), "route/restart"));
     }
   }
 

@@ -77,7 +77,7 @@ class PublishServiceTest {
       assertEquals("tar.checksum", failed.reasonCode());
       assertTrue(failed.reason().contains(layer), failed.reason());
       assertEquals(ImageStatus.LayerState.FAILED, failed.layers().get(1).state());
-      assertTrue(service.retryPending().isEmpty(), "no longer pending");
+      assertTrue(service.rescanPending().isEmpty(), "no longer pending");
       // the same image requested again fails at once; a dead letter of another stage changes nothing
       assertEquals(ImageStatus.State.FAILED, service.onImage(image).status().state());
       DeadLetter ingest = new DeadLetter(DeadLetter.Stage.INGEST, letter.input(), "x", "invalid-config", "m",
@@ -136,7 +136,8 @@ class PublishServiceTest {
       // this process stops; the results arrive meanwhile
       writeResults(s3, support.stage(s3, prefix, ConversionProfile.TAR_INDEX), v);
       PublishService restarted = PublishService.create(p, s3.client(), s3.bucket(), prefix, v, Clock.systemUTC());
-      List<PublishService.Outcome> out = restarted.retryPending();
+      assertTrue(restarted.retryPending().isEmpty(), "the timer reads nothing it does not know about");
+      List<PublishService.Outcome> out = restarted.rescanPending(); // at start
       assertEquals(1, out.size());
       // complete: requeued to erofs.images (keyed by subject), where it is published
       assertEquals(image, out.get(0).requeue());
@@ -144,7 +145,7 @@ class PublishServiceTest {
       PublishService.Outcome published = restarted.onRequeuedImage(out.get(0).requeue());
       assertEquals(ImageStatus.State.PUBLISHED, published.status().state());
       assertEquals(3, published.status().layersDone());
-      assertTrue(restarted.retryPending().isEmpty(), "nothing left pending");
+      assertTrue(restarted.rescanPending().isEmpty(), "nothing left pending");
     }
   }
 
@@ -219,7 +220,7 @@ class PublishServiceTest {
       PublishService.Outcome again = service.onRequeuedImage(timer.get(0).requeue());
       assertNull(again.status(), "published once: " + again);
       assertNull(again.requeue());
-      assertTrue(service.retryPending().isEmpty(), "nothing left pending");
+      assertTrue(service.rescanPending().isEmpty(), "nothing left pending");
     }
   }
 
@@ -243,7 +244,7 @@ class PublishServiceTest {
         assertEquals(ImageStatus.State.PUBLISHED, o.status().state(), r.repository() + ": " + o);
         assertEquals(r.repository(), o.status().repository());
       }
-      assertTrue(service.retryPending().isEmpty(), "nothing left pending");
+      assertTrue(service.rescanPending().isEmpty(), "nothing left pending");
     }
   }
 
@@ -258,11 +259,71 @@ class PublishServiceTest {
     stageResults(prefix);
     try (Publisher p = bundlePublisher()) {
       PublishService service = PublishService.create(p, S3.client(), S3.bucket(), prefix, V, Clock.systemUTC());
-      List<PublishService.Outcome> timer = service.retryPending();
+      List<PublishService.Outcome> timer = service.rescanPending();
       assertEquals(1, timer.size());
       assertEquals(image, timer.get(0).requeue());
       assertEquals(ImageStatus.State.PUBLISHED, service.onRequeuedImage(timer.get(0).requeue()).status().state());
-      assertTrue(service.retryPending().isEmpty(), "nothing left pending, under either name");
+      assertTrue(service.rescanPending().isEmpty(), "nothing left pending, under either name");
+    }
+  }
+
+  /**
+   * A process that follows erofs.layer-results reads nothing in S3 for an image waiting on layers
+   * until their results arrive: its timer reads nothing, its rescan lists (one request), and the
+   * results complete the image from the records themselves.
+   */
+  @Test
+  void aFollowingProcessReadsNothingForAWaitingImageUntilItsResultsArrive() throws Exception {
+    String prefix = "svc-follow-" + System.nanoTime();
+    ImageRecord image = SUPPORT.seed(REGISTRY, "svc/follow");
+    S3RequestCounter counter = new S3RequestCounter();
+    try (Publisher p = bundlePublisher(); var counted = counter.client(S3.start())) {
+      PublishService service = PublishService.create(p, counted, S3.bucket(), prefix, V, Clock.systemUTC());
+      service.followingLayerResults();
+      assertEquals(ImageStatus.State.CONVERTING, service.onImage(image).status().state());
+      assertEquals(java.util.Map.of("GetObject", 3L, "PutObject", 1L), counter.take(), "the record written, each layer read once");
+      for (int pass = 0; pass < 3; pass++) {
+        assertTrue(service.retryPending().isEmpty());
+        assertTrue(service.rescanPending().isEmpty(), "unchanged: nothing to say");
+      }
+      assertEquals(java.util.Map.of("ListObjectsV2", 3L), counter.take(), "three rescans: one listing each, no reads");
+      List<LayerResult> results = stageResults(prefix);
+      List<ImageRecord> requeued = new ArrayList<>();
+      for (LayerResult r : results) {
+        service.onLayerResult(r).stream().map(PublishService.Outcome::requeue).filter(Objects::nonNull).forEach(requeued::add);
+      }
+      assertEquals(List.of(image), requeued, "complete after its last result");
+      assertEquals(java.util.Map.of(), counter.take(), "the results came with their records");
+      assertEquals(ImageStatus.State.PUBLISHED, service.onRequeuedImage(requeued.get(0)).status().state());
+      assertEquals(0, service.waitingImages());
+    }
+  }
+
+  /** Beyond publish.maxWaitingImages an image is not indexed: its last result does not requeue it, the rescan does. */
+  @Test
+  void anImageBeyondTheIndexLimitIsFoundByTheRescan() throws Exception {
+    String prefix = "svc-limit-" + System.nanoTime();
+    ImageRecord a = SUPPORT.seed(REGISTRY, "svc/limit-a");
+    ImageRecord b = SUPPORT.seed(REGISTRY, "svc/limit-b");
+    try (Publisher p = bundlePublisher()) {
+      PublishService service = PublishService.create(p, S3.client(), S3.bucket(), prefix, V, Clock.systemUTC())
+          .withMaxWaitingImages(1);
+      for (ImageRecord r : List.of(a, b)) {
+        assertEquals(ImageStatus.State.CONVERTING, service.onImage(r).status().state());
+      }
+      assertEquals(1, service.waitingImages());
+      List<ImageRecord> byResults = new ArrayList<>();
+      for (LayerResult r : stageResults(prefix)) {
+        service.onLayerResult(r).stream().map(PublishService.Outcome::requeue).filter(Objects::nonNull).forEach(byResults::add);
+      }
+      assertEquals(List.of(a), byResults, "only the indexed image reacts to its results");
+      List<PublishService.Outcome> rescan = service.rescanPending();
+      assertEquals(List.of(b), rescan.stream().map(PublishService.Outcome::requeue).filter(Objects::nonNull).toList(),
+          "the rescan finds the other one (a is held: its requeue is on its way)");
+      for (ImageRecord r : List.of(a, b)) {
+        assertEquals(ImageStatus.State.PUBLISHED, service.onRequeuedImage(r).status().state());
+      }
+      assertTrue(service.rescanPending().isEmpty(), "nothing left pending");
     }
   }
 
@@ -292,7 +353,7 @@ class PublishServiceTest {
       assertEquals("registry-unavailable", second.get(0).deadLetter().reasonCode());
       assertEquals(2, second.get(0).deadLetter().attempts());
       second.get(0).status().layers().forEach(l -> assertEquals(ImageStatus.LayerState.FAILED, l.state()));
-      assertTrue(service.retryPending().isEmpty(), "a failed image is no longer pending");
+      assertTrue(service.rescanPending().isEmpty(), "a failed image is no longer pending");
     }
   }
 }
