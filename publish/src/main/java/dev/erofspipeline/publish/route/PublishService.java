@@ -397,6 +397,9 @@ public final class PublishService {
           return; // settled meanwhile
         }
         t.seenInRescan = pass;
+        if (staging.followsAnnouncements()) {
+          return; // indexed and unchanged: its layer results will tell
+        }
         image = t.image;
       } else {
         image = entry.record();

@@ -27,8 +27,8 @@ import software.amazon.awssdk.services.s3.model.S3Exception;
  * erofs.layer-results}, {@link #announced}). And once this process follows every result record
  * ({@link #followAnnouncements}), a layer read as missing stays missing until its record arrives: the
  * worker writes {@code result.json} before it sends the record, so a read after the follower started
- * that found nothing is answered by a record this process will see. {@link #forgetMissing} drops
- * that knowledge (the periodic full rescan, a safety net against a record never sent).
+ * that found nothing is answered by a record this process will see (a result whose record never
+ * came is found by the next process start, which reads every waiting layer once).
  */
 final class StagedResults {
   /** How many completed results are cached (about 1 KB each). */
@@ -134,8 +134,8 @@ final class StagedResults {
     following = true;
   }
 
-  /** Reads every layer not known complete again at its next look. */
-  void forgetMissing() {
-    missing.clear();
+  /** Whether {@link #followAnnouncements} was called. */
+  boolean followsAnnouncements() {
+    return following;
   }
 }
