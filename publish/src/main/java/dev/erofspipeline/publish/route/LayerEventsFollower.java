@@ -22,9 +22,9 @@ import org.slf4j.LoggerFactory;
  * Every publish process reads every record of some topics, without a consumer group: {@code
  * fromEnd} topics from their end offsets at start (what came before is found by the full rescan),
  * {@code fromBeginning} topics from their first retained record. Once every partition has a position
- * {@code started} runs (the start rescan: after the positions, so nothing falls between the two),
- * then each record goes to {@code handler}; a handler failure (S3 or Kafka unavailable) reads the
- * same record again after a pause. Nothing is committed: a restart starts over as above.
+ * {@code started} runs (it lets the start rescan begin: after the positions, so nothing falls
+ * between the two), then each record goes to {@code handler}; a handler failure (S3 or Kafka
+ * unavailable) handles the same record again after a pause. Nothing is committed: a restart starts over as above.
  */
 final class LayerEventsFollower extends ServiceSupport {
   private static final Logger LOG = LoggerFactory.getLogger(LayerEventsFollower.class);

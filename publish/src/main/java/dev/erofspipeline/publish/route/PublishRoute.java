@@ -126,16 +126,15 @@ public final class PublishRoute extends RouteBuilder {
     // layer results, and the worker's dead letters (an image waiting for a layer that will never come fails with its
     // reason), reach every publish process; the start rescan runs once their positions are taken
     getContext().addService(new LayerEventsFollower(settings.brokers(), Set.of(topics.layerResults()),
-        Set.of(topics.deadLetters()), () -> {
-          service.followingLayerResults();
-          send(outputs(service.rescanPending()));
-        }, r -> send(r.topic().equals(topics.layerResults()) ? onLayerResult(r) : onDeadLetter(r))), true, true);
+        Set.of(topics.deadLetters()), service::followingLayerResults,
+        r -> send(r.topic().equals(topics.layerResults()) ? onLayerResult(r) : onDeadLetter(r))), true, true);
     from("timer:publish-pending?delay=" + settings.retryPeriod().toMillis() + "&period=" + settings.retryPeriod().toMillis())
         .routeId("publish-pending")
         .process(e -> send(outputs(service.retryPending())));
-    from("timer:publish-rescan?delay=" + settings.rescanPeriod().toMillis() + "&period=" + settings.rescanPeriod().toMillis())
+    // checks every second whether a rescan is due: the first as soon as the results reader has its position
+    from("timer:publish-rescan?delay=1000&period=1000")
         .routeId("publish-rescan")
-        .process(e -> send(outputs(service.rescanPending())));
+        .process(e -> send(outputs(service.rescanPendingIfDue(settings.rescanPeriod(), settings.retryPeriod()))));
   }
 
   private List<Out> onImage(Exchange e) throws Exception {

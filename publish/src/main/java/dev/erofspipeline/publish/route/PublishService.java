@@ -129,6 +129,8 @@ public final class PublishService {
   /** pending key -> the image indexed here; at most {@link #maxWaitingImages} (the rest waits for a rescan). */
   private final Map<String, Tracked> tracked = new ConcurrentHashMap<>();
   private volatile int maxWaitingImages = 20_000;
+  /** When {@link #rescanPendingIfDue} runs the next rescan (null: at once). */
+  private java.time.Instant nextRescan;
   /** Full rescans started so far. */
   private final java.util.concurrent.atomic.AtomicLong rescans = new java.util.concurrent.atomic.AtomicLong();
   /**
@@ -382,7 +384,7 @@ public final class PublishService {
    * This finds what this process did not see: images of a process that stopped, results and records
    * of a time it was down, images beyond {@link #withMaxWaitingImages}.
    */
-  public List<Outcome> rescanPending() throws IOException {
+  public synchronized List<Outcome> rescanPending() throws IOException {
     expireHolds();
     long pass = rescans.incrementAndGet();
     List<Outcome> out = new ArrayList<>();
@@ -412,6 +414,24 @@ public final class PublishService {
         forget(t.image);
       }
     }
+    return out;
+  }
+
+  /**
+   * {@link #rescanPending()} once this process follows the layer results ({@link
+   * #followingLayerResults}) and then every {@code period}; {@code afterFailure} after one that failed
+   * (S3 unavailable). Empty when none is due. Called by a frequent timer so that the start rescan runs
+   * as soon as the results reader has its position, on a thread of its own.
+   */
+  public synchronized List<Outcome> rescanPendingIfDue(java.time.Duration period, java.time.Duration afterFailure)
+      throws IOException {
+    java.time.Instant now = clock.instant();
+    if (!staging.followsAnnouncements() || (nextRescan != null && now.isBefore(nextRescan))) {
+      return List.of();
+    }
+    nextRescan = now.plus(afterFailure);
+    List<Outcome> out = rescanPending();
+    nextRescan = now.plus(period);
     return out;
   }
 
