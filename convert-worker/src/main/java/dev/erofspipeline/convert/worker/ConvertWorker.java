@@ -12,6 +12,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.camel.CamelContext;
 import org.apache.camel.impl.DefaultCamelContext;
@@ -62,6 +63,7 @@ public final class ConvertWorker implements AutoCloseable {
   private final Map<String, RegistryTarget> registries = new ConcurrentHashMap<>();
   private final CamelContext camel = new DefaultCamelContext();
   private LayerJobHandler handler;
+  private LayerJobsEndpoint layerJobs;
 
   public ConvertWorker(Config config, MeterRegistry meters) {
     this.config = config;
@@ -88,7 +90,7 @@ public final class ConvertWorker implements AutoCloseable {
     // Abandoned jobs need a moment to unwind after the grace period: the consumer waits that much
     // longer for them, and Camel longer still, so that the consumer commits what finished.
     camel.getShutdownStrategy().setTimeout(config.shutdownTimeout().toSeconds() + 2 * ABANDON_MARGIN_SECONDS);
-    LayerJobsEndpoint layerJobs =
+    layerJobs =
         new LayerJobsEndpoint(camel, new LayerJobsEndpoint.Settings(config.brokers(), config.groupId(),
             config.topics().layerJobs(), config.concurrency(), config.maxPollInterval(), config.sessionTimeout(),
             config.shutdownTimeout().plusSeconds(ABANDON_MARGIN_SECONDS)));
@@ -100,6 +102,14 @@ public final class ConvertWorker implements AutoCloseable {
 
   public WorkerMetrics metrics() {
     return metrics;
+  }
+
+  /**
+   * Why this worker takes no more jobs although it was not stopped (its Kafka consumer failed), if
+   * so: liveness turns this into a restart.
+   */
+  public Optional<String> failure() {
+    return layerJobs == null ? Optional.empty() : layerJobs.failure();
   }
 
   /**

@@ -73,6 +73,7 @@ final class LayerJobsConsumer extends DefaultConsumer {
   private static final Duration RERUN_DELAY = Duration.ofSeconds(2);
   private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(5);
 
+  private final LayerJobsEndpoint endpoint;
   private final LayerJobsEndpoint.Settings settings;
   private final BlockingQueue<Outcome> outcomes = new LinkedBlockingQueue<>();
   private final Map<TopicPartition, PartitionOffsets> partitions = new HashMap<>();
@@ -85,6 +86,7 @@ final class LayerJobsConsumer extends DefaultConsumer {
 
   LayerJobsConsumer(LayerJobsEndpoint endpoint, Processor processor) {
     super(endpoint, processor);
+    this.endpoint = endpoint;
     this.settings = endpoint.settings();
   }
 
@@ -168,6 +170,7 @@ final class LayerJobsConsumer extends DefaultConsumer {
       Thread.currentThread().interrupt();
     } catch (RuntimeException e) {
       LOG.error("the layer-jobs consumer failed; no more jobs are taken by this worker", e);
+      endpoint.consumerFailed("the layer-jobs consumer failed: " + e);
     } finally {
       try {
         kafka.close(CLOSE_TIMEOUT);

@@ -1,6 +1,7 @@
 package dev.erofspipeline.convert.worker;
 
 import java.time.Duration;
+import java.util.Optional;
 import org.apache.camel.CamelContext;
 import org.apache.camel.Consumer;
 import org.apache.camel.Processor;
@@ -41,6 +42,8 @@ public final class LayerJobsEndpoint extends DefaultEndpoint {
   }
 
   private final Settings settings;
+  /** Why the consumer stopped taking jobs while the worker runs (null: it has not). */
+  private volatile String failure;
 
   public LayerJobsEndpoint(CamelContext camel, Settings settings) {
     super("erofs-layer-jobs:" + settings.topic(), null);
@@ -50,6 +53,15 @@ public final class LayerJobsEndpoint extends DefaultEndpoint {
 
   Settings settings() {
     return settings;
+  }
+
+  void consumerFailed(String reason) {
+    failure = reason;
+  }
+
+  /** Why the consumer stopped taking jobs, if it did while running: the worker is broken for good. */
+  public Optional<String> failure() {
+    return Optional.ofNullable(failure);
   }
 
   @Override

@@ -13,6 +13,7 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.function.BooleanSupplier;
@@ -45,9 +46,11 @@ public final class OpsServer implements AutoCloseable {
   /**
    * @param beforeScrape run before each scrape (e.g. {@link ConsumerLag#refresh()})
    * @param readiness asked on each {@code /health/ready}
+   * @param failure asked on each {@code /health/live} and {@code /health/ready}: why the role can no
+   *     longer do its work (a stage died while running), so that the orchestrator restarts it
    */
   public OpsServer(InetSocketAddress bind, String role, PrometheusMeterRegistry meters, Runnable beforeScrape,
-      Supplier<Readiness> readiness) throws IOException {
+      Supplier<Readiness> readiness, Supplier<Optional<String>> failure) throws IOException {
     server = HttpServer.create(bind, 16);
     executor = Executors.newFixedThreadPool(2, r -> {
       Thread t = new Thread(r, "ops-http");
@@ -60,20 +63,25 @@ public final class OpsServer implements AutoCloseable {
       send(ex, 200, PROMETHEUS_TEXT, meters.scrape().getBytes(StandardCharsets.UTF_8));
     }));
     server.createContext("/health/live", ex -> handle(ex, () -> {
-      ObjectNode n = JSON.createObjectNode().put("status", "UP").put("role", role);
-      send(ex, 200, "application/json", JSON.writeValueAsBytes(n));
+      Optional<String> failed = failure.get();
+      ObjectNode n = JSON.createObjectNode().put("status", failed.isEmpty() ? "UP" : "DOWN").put("role", role);
+      failed.ifPresent(f -> n.put("detail", f));
+      send(ex, failed.isEmpty() ? 200 : 503, "application/json", JSON.writeValueAsBytes(n));
     }));
     server.createContext("/health/ready", ex -> handle(ex, () -> {
       Readiness r = readiness.get();
+      Optional<String> failed = failure.get();
+      boolean up = r.ready() && failed.isEmpty();
       ObjectNode n = JSON.createObjectNode()
-          .put("status", r.ready() ? "UP" : "DOWN")
+          .put("status", up ? "UP" : "DOWN")
           .put("role", role)
-          .put("services", r.started() ? "started" : "not started")
+          .put("services", failed.isPresent() ? "failed" : r.started() ? "started" : "not started")
           .put("kafka", r.kafka() ? "reachable" : "unreachable");
-      if (r.detail() != null) {
-        n.put("detail", r.detail());
+      String detail = failed.orElse(r.detail());
+      if (detail != null) {
+        n.put("detail", detail);
       }
-      send(ex, r.ready() ? 200 : 503, "application/json", JSON.writeValueAsBytes(n));
+      send(ex, up ? 200 : 503, "application/json", JSON.writeValueAsBytes(n));
     }));
     server.createContext("/", ex -> handle(ex, () -> {
       ObjectNode n = JSON.createObjectNode().put("error", "not found: " + ex.getRequestURI().getPath());

@@ -28,6 +28,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
@@ -66,7 +67,7 @@ public final class RoleServices implements AutoCloseable {
   private OpsServer ops;
   private StatusTopic statusView;
   private IngestApplication ingest;
-  private ConvertWorker worker;
+  private volatile ConvertWorker worker;
   private String bootstrap;
   private S3Client s3;
   private final java.util.concurrent.CountDownLatch stopped = new java.util.concurrent.CountDownLatch(1);
@@ -162,7 +163,7 @@ public final class RoleServices implements AutoCloseable {
     }
     lag = new ConsumerLag(admin, subs, meters, Duration.ofSeconds(lagInterval));
     if (httpPort > 0) {
-      ops = new OpsServer(new InetSocketAddress(bind, httpPort), role.label(), meters, lag::refresh, this::readiness)
+      ops = new OpsServer(new InetSocketAddress(bind, httpPort), role.label(), meters, lag::refresh, this::readiness, this::failure)
           .start();
       toClose.push(named("ops endpoint", ops));
     }
@@ -291,6 +292,12 @@ public final class RoleServices implements AutoCloseable {
       kafkaCheckedAt = now;
     }
     return new OpsServer.Readiness(started && !closed, kafkaReachable, null);
+  }
+
+  /** Why a stage of this role stopped working while it runs (the worker's consumer died), if one did. */
+  private Optional<String> failure() {
+    ConvertWorker w = worker;
+    return w == null ? Optional.empty() : w.failure();
   }
 
   public Role role() {

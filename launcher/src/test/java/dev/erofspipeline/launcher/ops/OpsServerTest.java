@@ -11,8 +11,10 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 class OpsServerTest {
@@ -24,14 +26,15 @@ class OpsServerTest {
   }
 
   @Test
-  void readinessFollowsTheServicesAndKafkaAndMetricsAreScrapedAfterTheHook() throws Exception {
+  void readinessFollowsTheServicesAndKafkaLivenessAFailedStageAndMetricsAreScrapedAfterTheHook() throws Exception {
     PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     Counter.builder("erofs.test.things").register(meters).increment(3);
     AtomicBoolean started = new AtomicBoolean();
     AtomicBoolean kafka = new AtomicBoolean(true);
     AtomicInteger scrapes = new AtomicInteger();
+    AtomicReference<Optional<String>> failure = new AtomicReference<>(Optional.empty());
     try (OpsServer ops = new OpsServer(new InetSocketAddress("127.0.0.1", 0), "worker", meters,
-        scrapes::incrementAndGet, OpsServer.fixed(started::get, kafka::get)).start()) {
+        scrapes::incrementAndGet, OpsServer.fixed(started::get, kafka::get), failure::get).start()) {
       int port = ops.port();
       HttpResponse<String> notReady = send(port, "GET", "/health/ready");
       assertEquals(503, notReady.statusCode());
@@ -45,6 +48,14 @@ class OpsServerTest {
       assertEquals(503, noKafka.statusCode());
       assertTrue(noKafka.body().contains("\"kafka\":\"unreachable\""), noKafka.body());
       assertEquals(200, send(port, "GET", "/health/live").statusCode());
+      kafka.set(true);
+      failure.set(Optional.of("the layer-jobs consumer failed: java.lang.IllegalStateException: x"));
+      HttpResponse<String> dead = send(port, "GET", "/health/live");
+      assertEquals(503, dead.statusCode(), "a stage that died while running asks for a restart");
+      assertTrue(dead.body().contains("layer-jobs consumer failed"), dead.body());
+      HttpResponse<String> failedReady = send(port, "GET", "/health/ready");
+      assertEquals(503, failedReady.statusCode());
+      assertTrue(failedReady.body().contains("\"services\":\"failed\""), failedReady.body());
 
       HttpResponse<String> metrics = send(port, "GET", "/metrics");
       assertEquals(200, metrics.statusCode());
