@@ -406,6 +406,9 @@ public final class PublishService {
       } else {
         image = entry.record();
         track(image, entry.etag(), pass);
+        if (!tracked.containsKey(entry.key()) && waitsOnAKnownMissingLayer(image)) {
+          return; // beyond the index limit and not complete: its status was told when it arrived
+        }
       }
       report(out, image, attempt(image, false));
     });
@@ -435,6 +438,11 @@ public final class PublishService {
     return out;
   }
 
+  private boolean waitsOnAKnownMissingLayer(ImageRecord image) {
+    ConversionProfile profile = image.profile() != null ? image.profile() : ConversionProfile.TAR_INDEX;
+    return image.layers().stream().anyMatch(l -> staging.knownMissing(l.digest(), profile));
+  }
+
   private void expireHolds() {
     java.time.Instant expired = clock.instant().minus(REQUEUE_HOLD);
     recentlyPublished.values().removeIf(p -> p.at().isBefore(expired));
@@ -453,8 +461,9 @@ public final class PublishService {
     }
     // a timer pass reports changes only, not the same "converting" line again and again
     String summary = summary(o.status());
-    if (o.deadLetter() != null || !o.signingRequests().isEmpty()
-        || !summary.equals(lastReported.put(imageKey(image), summary))) {
+    // only for indexed images: forget() drops it when they settle, and a rescan skips the others once told
+    boolean changed = !tracked.containsKey(pending.key(image)) || !summary.equals(lastReported.put(imageKey(image), summary));
+    if (o.deadLetter() != null || !o.signingRequests().isEmpty() || changed) {
       out.add(o);
     }
   }

@@ -134,6 +134,12 @@ final class StagedResults {
     following = true;
   }
 
+  /** Whether the layer is known not converted under this profile yet (read as missing since {@link #followAnnouncements}). */
+  boolean knownMissing(String layerDigest, ConversionProfile profile) {
+    String cacheKey = cacheKey(layerDigest, profile);
+    return missing.contains(cacheKey) && !completed.containsKey(cacheKey);
+  }
+
   /** Whether {@link #followAnnouncements} was called. */
   boolean followsAnnouncements() {
     return following;

@@ -124,7 +124,7 @@ class PublishServiceTest {
   }
 
   @Test
-  void aResultSeenByAnotherProcessIsFoundByTheTimerAfterARestart() throws Exception {
+  void aResultSeenWhileTheProcessWasDownIsFoundByItsStartRescan() throws Exception {
     S3Fixture s3 = S3Fixture.shared().start();
     RecordValidator v = RecordValidator.defaults();
     RouteTestSupport support = new RouteTestSupport();
@@ -324,6 +324,28 @@ class PublishServiceTest {
         assertEquals(ImageStatus.State.PUBLISHED, service.onRequeuedImage(r).status().state());
       }
       assertTrue(service.rescanPending().isEmpty(), "nothing left pending");
+    }
+  }
+
+  /** Beyond the index limit, a following process's rescan reads the image's record again, not its layers. */
+  @Test
+  void aRescanReadsOnlyTheRecordOfAnImageBeyondTheIndexLimit() throws Exception {
+    String prefix = "svc-limit-follow-" + System.nanoTime();
+    ImageRecord a = SUPPORT.seed(REGISTRY, "svc/limit-follow-a");
+    ImageRecord b = SUPPORT.seed(REGISTRY, "svc/limit-follow-b");
+    S3RequestCounter counter = new S3RequestCounter();
+    try (Publisher p = bundlePublisher(); var counted = counter.client(S3.start())) {
+      PublishService service = PublishService.create(p, counted, S3.bucket(), prefix, V, Clock.systemUTC())
+          .withMaxWaitingImages(1);
+      service.followingLayerResults();
+      for (ImageRecord r : List.of(a, b)) {
+        assertEquals(ImageStatus.State.CONVERTING, service.onImage(r).status().state());
+      }
+      service.rescanPending();
+      counter.take();
+      service.rescanPending();
+      assertEquals(java.util.Map.of("GetObject", 1L, "ListObjectsV2", 1L), counter.take(),
+          "the listing and the record not indexed; its layers are known missing");
     }
   }
 
