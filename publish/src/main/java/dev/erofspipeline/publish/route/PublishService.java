@@ -319,6 +319,10 @@ public final class PublishService {
       return out;
     }
     for (ImageRecord image : List.copyOf(images)) {
+      ConversionProfile profile = image.profile() != null ? image.profile() : ConversionProfile.TAR_INDEX;
+      if (staging.completedResult(failed, profile).isPresent()) {
+        continue; // converted after all (every start reads the dead letters again, old ones too)
+      }
       if (pending.contains(image)) {
         out.add(fail(image, letter));
       } else {

@@ -86,6 +86,24 @@ class PublishServiceTest {
     }
   }
 
+  /** Every publisher reads all dead letters at start: one older than its layer's result fails nothing. */
+  @Test
+  void aDeadLetterOlderThanItsLayersResultFailsNothing() throws Exception {
+    String prefix = "svc-old-letter-" + System.nanoTime();
+    ImageRecord image = SUPPORT.seed(REGISTRY, "svc/old-letter");
+    String layer = image.layers().get(0).digest();
+    DeadLetter letter = new DeadLetter(DeadLetter.Stage.CONVERT, DeadLetter.Input.of(new byte[] {'{', '}'}),
+        "TransientException", "transient.exhausted", "registry unavailable", java.time.Instant.now(), 3, layer, null,
+        image.correlationId());
+    try (Publisher p = bundlePublisher()) {
+      PublishService service = PublishService.create(p, S3.client(), S3.bucket(), prefix, V, Clock.systemUTC());
+      assertEquals(ImageStatus.State.CONVERTING, service.onImage(image).status().state());
+      stageResults(prefix); // converted; the records still on their way
+      assertTrue(service.onLayerFailed(letter).isEmpty(), "the layer has a result: the image still waits");
+      assertEquals(1, service.waitingImages());
+    }
+  }
+
   /**
    * Found by HostilePipelineTest in CI: the timer's "converting" status, decided just before the
    * dead-letter route failed the image, reached the compacted status topic after "failed".
