@@ -112,16 +112,21 @@ public final class PublishService {
   /** layer digest -> pending image records waiting on it (the images {@link #tracked} here). */
   private final Map<String, Set<ImageRecord>> waiting = new ConcurrentHashMap<>();
 
-  /** A pending image this process indexes in {@link #waiting}, with the ETag of its pending record. */
+  /**
+   * A pending image this process indexes in {@link #waiting}, with the ETag of its pending record;
+   * {@code adopted}: found by a rescan rather than consumed here, so probably owned by another process.
+   */
   private static final class Tracked {
     final ImageRecord image;
     final String etag;
+    final boolean adopted;
     /** The last full rescan that listed it (or the one running when it was tracked). */
     volatile long seenInRescan;
 
-    Tracked(ImageRecord image, String etag, long seenInRescan) {
+    Tracked(ImageRecord image, String etag, boolean adopted, long seenInRescan) {
       this.image = image;
       this.etag = etag;
+      this.adopted = adopted;
       this.seenInRescan = seenInRescan;
     }
   }
@@ -274,7 +279,7 @@ public final class PublishService {
     }
     requeuedAt.put(key, now); // no requeue of this image while it is being published
     try {
-      track(image, pending.put(image), rescans.get());
+      track(image, pending.put(image), false, rescans.get());
       Outcome o = attempt(image, true);
       if (o.status() != null && o.status().state() == ImageStatus.State.PUBLISHED) {
         recentlyPublished.put(key, new Settled(now, image.correlationId()));
@@ -287,7 +292,12 @@ public final class PublishService {
     }
   }
 
-  /** A layer result arrived: the images waiting on that layer that are now complete are requeued. */
+  /**
+   * A layer result arrived: the images waiting on that layer that are now complete are requeued, the
+   * ones this process consumed at once; an image a rescan found here is probably another process's,
+   * which requeues it on the same result: here it is requeued only if it still waits once the requeue
+   * hold has passed ({@link #retryPending()}), as when its owner stopped.
+   */
   public List<Outcome> onLayerResult(LayerResult result) throws IOException {
     staging.announced(result);
     failedLayers.remove(result.key());
@@ -297,7 +307,12 @@ public final class PublishService {
       return out;
     }
     for (ImageRecord image : List.copyOf(images)) {
-      out.add(attempt(image, false));
+      Outcome o = attempt(image, false);
+      Tracked t = tracked.get(pending.key(image));
+      if (o.requeue() != null && t != null && t.adopted && t.image.equals(image)) {
+        continue; // held as if requeued: the timer looks again after the hold
+      }
+      out.add(o);
     }
     return out;
   }
@@ -409,7 +424,7 @@ public final class PublishService {
         image = t.image;
       } else {
         image = entry.record();
-        track(image, entry.etag(), pass);
+        track(image, entry.etag(), true, pass);
         if (!tracked.containsKey(entry.key()) && waitsOnAKnownMissingLayer(image)) {
           return; // beyond the index limit and not complete: its status was told when it arrived
         }
@@ -477,13 +492,13 @@ public final class PublishService {
   }
 
   /** Indexes {@code image} (replacing an earlier request for it) unless the index is full. */
-  private void track(ImageRecord image, String etag, long pass) {
+  private void track(ImageRecord image, String etag, boolean adopted, long pass) {
     String key = pending.key(image);
     Tracked before = tracked.get(key);
     if (before == null && tracked.size() >= maxWaitingImages) {
       return;
     }
-    tracked.put(key, new Tracked(image, etag, pass));
+    tracked.put(key, new Tracked(image, etag, adopted, pass));
     if (before != null && !before.image.equals(image)) {
       unwaitAll(before.image);
     }

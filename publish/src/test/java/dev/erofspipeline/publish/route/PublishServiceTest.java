@@ -242,6 +242,40 @@ class PublishServiceTest {
     }
   }
 
+  /**
+   * An image a rescan found here is its owner's to requeue when its last result arrives: this process
+   * requeues it only if it still waits after the requeue hold (its owner stopped, or a backlog).
+   */
+  @Test
+  void anImageOfAnotherProcessIsRequeuedHereOnlyIfItStillWaitsAfterTheHold() throws Exception {
+    String prefix = "svc-adopted-" + System.nanoTime();
+    ImageRecord image = SUPPORT.seed(REGISTRY, "svc/adopted");
+    MovableClock clock = new MovableClock();
+    try (Publisher p = bundlePublisher()) {
+      PublishService owner = PublishService.create(p, S3.client(), S3.bucket(), prefix, V, clock);
+      PublishService other = PublishService.create(p, S3.client(), S3.bucket(), prefix, V, clock);
+      assertEquals(ImageStatus.State.CONVERTING, owner.onImage(image).status().state());
+      other.rescanPending();
+      assertEquals(1, other.waitingImages());
+      List<LayerResult> results = stageResults(prefix);
+      List<ImageRecord> byOther = new ArrayList<>();
+      List<ImageRecord> byOwner = new ArrayList<>();
+      for (LayerResult r : results) {
+        other.onLayerResult(r).stream().map(PublishService.Outcome::requeue).filter(Objects::nonNull).forEach(byOther::add);
+        owner.onLayerResult(r).stream().map(PublishService.Outcome::requeue).filter(Objects::nonNull).forEach(byOwner::add);
+      }
+      assertEquals(List.of(), byOther, "the owner requeues it");
+      assertEquals(List.of(image), byOwner);
+      clock.advance(Duration.ofMinutes(2)); // the owner's requeue waits behind a backlog
+      List<PublishService.Outcome> timer = other.retryPending();
+      assertEquals(List.of(image), timer.stream().map(PublishService.Outcome::requeue).filter(Objects::nonNull).toList());
+      assertEquals(ImageStatus.State.PUBLISHED, owner.onRequeuedImage(byOwner.get(0)).status().state());
+      clock.advance(Duration.ofMinutes(2));
+      assertTrue(other.retryPending().isEmpty(), "published by its owner meanwhile");
+      assertEquals(0, other.waitingImages());
+    }
+  }
+
   /** The same manifest in two repositories is two publications; the first one done does not end the other. */
   @Test
   void theSameManifestWaitingInTwoRepositoriesIsPublishedInEach() throws Exception {
