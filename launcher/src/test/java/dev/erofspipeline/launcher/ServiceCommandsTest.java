@@ -295,6 +295,8 @@ class ServiceCommandsTest {
         }
       });
       assertTrue(Files.isDirectory(dir.resolve(prefix + "s3").resolve("erofs-pipeline")), "bucket directory");
+      String metrics = get(port, "/metrics").body();
+      assertTrue(metrics.contains("erofs_publish_waiting_images 0.0"), "the publisher's index of waiting images, empty");
     } finally {
       services.close();
     }

@@ -13,6 +13,8 @@ import dev.erofspipeline.publish.signing.SigningCredentials;
 import dev.erofspipeline.registry.RegistryOptions;
 import dev.erofspipeline.schemas.RecordValidator;
 import dev.erofspipeline.schemas.Topics;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
@@ -104,7 +106,7 @@ final class Publishing {
 
   /** Starts the publish route; closing the returned context stops it. */
   AutoCloseable start(String bootstrap, String group, Topics topics, RegistryOptions registryOptions, S3Client s3,
-      String bucket, String s3Prefix) throws Exception {
+      String bucket, String s3Prefix, MeterRegistry meters) throws Exception {
     RecordValidator validator = RecordValidator.defaults();
     Publisher publisher = Publisher.builder()
         .registryOptions(registryOptions)
@@ -116,6 +118,9 @@ final class Publishing {
         .build();
     PublishService service = PublishService.create(publisher, s3, bucket, s3Prefix, validator, Clock.systemUTC())
         .withMaxWaitingImages(maxWaitingImages);
+    Gauge.builder("erofs.publish.waiting.images", service, PublishService::waitingImages)
+        .description("Images this publisher indexes while they wait for layer results (publish.maxWaitingImages at most)")
+        .register(meters);
     CamelContext camel = new DefaultCamelContext();
     camel.getShutdownStrategy().setTimeout(30);
     camel.addRoutes(new PublishRoute(new PublishRoute.Settings(bootstrap, group, retry, false, sessionTimeout, rescan), topics, validator, service));

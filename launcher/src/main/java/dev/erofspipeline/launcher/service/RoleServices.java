@@ -217,7 +217,7 @@ public final class RoleServices implements AutoCloseable {
     }
     if (publishing != null) {
       stages.add(named("publisher", publishing.start(bootstrap, inst.group(PUBLISH_GROUP), inst.topics(), registryOptions, s3,
-          bucket, inst.s3Prefix())));
+          bucket, inst.s3Prefix(), meters)));
       LOG.info("publisher: profiles {}, group {}", publishing.profiles(), inst.group(PUBLISH_GROUP));
     }
     started = true;
