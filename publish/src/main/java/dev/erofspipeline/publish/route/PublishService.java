@@ -93,22 +93,18 @@ public final class PublishService {
   private final Map<String, java.time.Instant> requeuedAt = new ConcurrentHashMap<>();
   private static final java.time.Duration REQUEUE_HOLD = java.time.Duration.ofSeconds(60);
   /**
-   * image -> its last publication here. A requeued record of a request that was just published
-   * (raced out by a result or the timer while the publication ran) is dropped without a second
-   * publication or status; a new request for the same image still gets its own status.
-   */
-  private final Map<String, Settled> recentlyPublished = new ConcurrentHashMap<>();
-
-  /**
-   * image -> its last publication or failure here, for {@link #SETTLED_HOLD}. Each route decides on
-   * its own thread: a "converting" status the timer or a layer result computed just before another
-   * route failed or published the image can reach the status topic after the final one, and in a
-   * compacted topic the last record is the only one left. See {@link #isStale}.
+   * image -> its last publication or failure here, for {@link #SETTLED_HOLD}. Two uses: a requeued
+   * record of a request published less than {@link #REQUEUE_HOLD} ago (raced out by a result or the
+   * timer while the publication ran) is dropped without a second publication or status, while a new
+   * request for the same image still gets its own; and each route decides on its own thread, so a
+   * "converting" status the timer or a layer result computed just before another route failed or
+   * published the image can reach the status topic after the final one, and in a compacted topic
+   * the last record is the only one left (see {@link #isStale}).
    */
   private final Map<String, Settled> settled = new ConcurrentHashMap<>();
   private static final java.time.Duration SETTLED_HOLD = java.time.Duration.ofMinutes(10);
 
-  private record Settled(java.time.Instant at, String correlationId) {}
+  private record Settled(java.time.Instant at, String correlationId, boolean published) {}
   /** layer digest -> pending image records waiting on it (the images {@link #tracked} here). */
   private final Map<String, Set<ImageRecord>> waiting = new ConcurrentHashMap<>();
 
@@ -272,8 +268,8 @@ public final class PublishService {
   public Outcome onImage(ImageRecord image) throws IOException {
     String key = imageKey(image);
     java.time.Instant now = clock.instant();
-    Settled last = recentlyPublished.get(key);
-    if (last != null && last.at().plus(REQUEUE_HOLD).isAfter(now)
+    Settled last = settled.get(key);
+    if (last != null && last.published() && last.at().plus(REQUEUE_HOLD).isAfter(now)
         && Objects.equals(last.correlationId(), image.correlationId())) {
       return new Outcome(null, null, List.of(), null);
     }
@@ -281,9 +277,7 @@ public final class PublishService {
     try {
       track(image, pending.put(image), false, rescans.get());
       Outcome o = attempt(image, true);
-      if (o.status() != null && o.status().state() == ImageStatus.State.PUBLISHED) {
-        recentlyPublished.put(key, new Settled(now, image.correlationId()));
-      } else if (o.status() != null && tracked.containsKey(pending.key(image))) {
+      if (o.status() != null && o.status().state() != ImageStatus.State.PUBLISHED && tracked.containsKey(pending.key(image))) {
         lastReported.put(key, summary(o.status())); // the next rescan need not say it again
       }
       return o;
@@ -364,7 +358,7 @@ public final class PublishService {
     }
     pending.remove(image);
     forget(image);
-    settle(image);
+    settle(image, false);
     LOG.warn("image {} failed: layer {} was dead-lettered ({})", image.subject().digest(), letter.layerDigest(),
         letter.reasonCode());
     return new Outcome(status(image, ImageStatus.State.FAILED, done, "layer " + letter.layerDigest() + ": "
@@ -463,8 +457,6 @@ public final class PublishService {
   }
 
   private void expireHolds() {
-    java.time.Instant expired = clock.instant().minus(REQUEUE_HOLD);
-    recentlyPublished.values().removeIf(p -> p.at().isBefore(expired));
     java.time.Instant forgotten = clock.instant().minus(SETTLED_HOLD);
     settled.values().removeIf(p -> p.at().isBefore(forgotten));
   }
@@ -581,7 +573,7 @@ public final class PublishService {
       transientFailures.remove(imageKey(image));
       forget(image);
       pending.remove(image);
-      settle(image);
+      settle(image, true);
       List<ImageStatus.Layer> done = image.layers().stream()
           .map(l -> new ImageStatus.Layer(l.digest(), l.size(), ImageStatus.LayerState.PUBLISHED, null)).toList();
       List<String> messages = new ArrayList<>(nativeMessages);
@@ -613,7 +605,7 @@ public final class PublishService {
       transientFailures.remove(imageKey);
       forget(image);
       pending.remove(image);
-      settle(image);
+      settle(image, false);
       DeadLetter letter = DeadLetter.of(DeadLetter.Stage.PUBLISH, DeadLetter.Input.of(validator.write(image)), e, e.reasonCode(),
           Math.max(1, failures),
           image.correlationId());
@@ -654,8 +646,8 @@ public final class PublishService {
     return s != null && Objects.equals(s.correlationId(), status.correlationId());
   }
 
-  private void settle(ImageRecord image) {
-    settled.put(imageKey(image), new Settled(clock.instant(), image.correlationId()));
+  private void settle(ImageRecord image, boolean published) {
+    settled.put(imageKey(image), new Settled(clock.instant(), image.correlationId(), published));
   }
 
   private static String imageKey(ImageRecord image) {

@@ -52,6 +52,11 @@ class PublishServiceTest {
     return results;
   }
 
+  /** The image records {@code outcomes} send back to erofs.images. */
+  private static List<ImageRecord> requeues(List<PublishService.Outcome> outcomes) {
+    return outcomes.stream().map(PublishService.Outcome::requeue).filter(Objects::nonNull).toList();
+  }
+
   private static void writeResults(S3Fixture s3, List<LayerResult> results, RecordValidator v) {
     for (LayerResult r : results) {
       s3.client().putObject(b -> b.bucket(s3.bucket()).key(r.staging().resultKey()), RequestBody.fromBytes(v.write(r.result())));
@@ -182,7 +187,7 @@ class PublishServiceTest {
       writeResults(s3, results, v);
       List<ImageRecord> requeued = new ArrayList<>();
       for (LayerResult r : results) { // every result lands before the requeued record is consumed
-        service.onLayerResult(r).stream().map(PublishService.Outcome::requeue).filter(Objects::nonNull).forEach(requeued::add);
+        requeued.addAll(requeues(service.onLayerResult(r)));
       }
       assertEquals(List.of(image), requeued, "one requeue for the image, not one per result");
       assertEquals(ImageStatus.State.PUBLISHED, service.onRequeuedImage(requeued.get(0)).status().state());
@@ -261,14 +266,14 @@ class PublishServiceTest {
       List<ImageRecord> byOther = new ArrayList<>();
       List<ImageRecord> byOwner = new ArrayList<>();
       for (LayerResult r : results) {
-        other.onLayerResult(r).stream().map(PublishService.Outcome::requeue).filter(Objects::nonNull).forEach(byOther::add);
-        owner.onLayerResult(r).stream().map(PublishService.Outcome::requeue).filter(Objects::nonNull).forEach(byOwner::add);
+        byOther.addAll(requeues(other.onLayerResult(r)));
+        byOwner.addAll(requeues(owner.onLayerResult(r)));
       }
       assertEquals(List.of(), byOther, "the owner requeues it");
       assertEquals(List.of(image), byOwner);
       clock.advance(Duration.ofMinutes(2)); // the owner's requeue waits behind a backlog
       List<PublishService.Outcome> timer = other.retryPending();
-      assertEquals(List.of(image), timer.stream().map(PublishService.Outcome::requeue).filter(Objects::nonNull).toList());
+      assertEquals(List.of(image), requeues(timer));
       assertEquals(ImageStatus.State.PUBLISHED, owner.onRequeuedImage(byOwner.get(0)).status().state());
       clock.advance(Duration.ofMinutes(2));
       assertTrue(other.retryPending().isEmpty(), "published by its owner meanwhile");
@@ -288,8 +293,7 @@ class PublishServiceTest {
       for (ImageRecord r : List.of(a, b)) {
         assertEquals(ImageStatus.State.CONVERTING, service.onImage(r).status().state());
       }
-      List<ImageRecord> requeued = service.onLayerResult(stageResults(prefix).get(0)).stream()
-          .map(PublishService.Outcome::requeue).filter(Objects::nonNull).toList();
+      List<ImageRecord> requeued = requeues(service.onLayerResult(stageResults(prefix).get(0)));
       assertEquals(Set.of(a, b), Set.copyOf(requeued));
       for (ImageRecord r : requeued) {
         PublishService.Outcome o = service.onRequeuedImage(r);
@@ -342,7 +346,7 @@ class PublishServiceTest {
       List<LayerResult> results = stageResults(prefix);
       List<ImageRecord> requeued = new ArrayList<>();
       for (LayerResult r : results) {
-        service.onLayerResult(r).stream().map(PublishService.Outcome::requeue).filter(Objects::nonNull).forEach(requeued::add);
+        requeued.addAll(requeues(service.onLayerResult(r)));
       }
       assertEquals(List.of(image), requeued, "complete after its last result");
       assertEquals(java.util.Map.of(), counter.take(), "the results came with their records");
@@ -366,11 +370,11 @@ class PublishServiceTest {
       assertEquals(1, service.waitingImages());
       List<ImageRecord> byResults = new ArrayList<>();
       for (LayerResult r : stageResults(prefix)) {
-        service.onLayerResult(r).stream().map(PublishService.Outcome::requeue).filter(Objects::nonNull).forEach(byResults::add);
+        byResults.addAll(requeues(service.onLayerResult(r)));
       }
       assertEquals(List.of(a), byResults, "only the indexed image reacts to its results");
       List<PublishService.Outcome> rescan = service.rescanPending();
-      assertEquals(List.of(b), rescan.stream().map(PublishService.Outcome::requeue).filter(Objects::nonNull).toList(),
+      assertEquals(List.of(b), requeues(rescan),
           "the rescan finds the other one (a is held: its requeue is on its way)");
       for (ImageRecord r : List.of(a, b)) {
         assertEquals(ImageStatus.State.PUBLISHED, service.onRequeuedImage(r).status().state());
