@@ -34,20 +34,20 @@ final class LayerEventsFollower extends ServiceSupport {
     void handle(ConsumerRecord<String, byte[]> record) throws Exception;
   }
 
-  interface Start {
+  interface Step {
     void run() throws Exception;
   }
 
   private final String brokers;
   private final Set<String> fromEnd;
   private final Set<String> fromBeginning;
-  private final Start started;
+  private final Step started;
   private final Handler handler;
   private volatile boolean closing;
   private volatile KafkaConsumer<String, byte[]> consumer;
   private Thread thread;
 
-  LayerEventsFollower(String brokers, Set<String> fromEnd, Set<String> fromBeginning, Start started, Handler handler) {
+  LayerEventsFollower(String brokers, Set<String> fromEnd, Set<String> fromBeginning, Step started, Handler handler) {
     this.brokers = brokers;
     this.fromEnd = fromEnd;
     this.fromBeginning = fromBeginning;
@@ -85,20 +85,11 @@ final class LayerEventsFollower extends ServiceSupport {
   private void run() {
     KafkaConsumer<String, byte[]> c = consumer;
     try {
-      until(() -> {
-        position(c);
-        return true;
-      }, "assigning " + fromEnd + " " + fromBeginning);
-      until(() -> {
-        started.run();
-        return true;
-      }, "start rescan");
+      until(() -> position(c), "assigning " + fromEnd + " " + fromBeginning);
+      until(started::run, "start rescan");
       while (!closing) {
         for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(500))) {
-          if (!until(() -> {
-            handler.handle(r);
-            return true;
-          }, r.topic() + "-" + r.partition() + "@" + r.offset())) {
+          if (!until(() -> handler.handle(r), r.topic() + "-" + r.partition() + "@" + r.offset())) {
             return;
           }
         }
@@ -140,15 +131,12 @@ final class LayerEventsFollower extends ServiceSupport {
     return out;
   }
 
-  private interface Step {
-    boolean run() throws Exception;
-  }
-
   /** Runs {@code step} until it succeeds; false when closing first. */
   private boolean until(Step step, String what) {
     for (int attempt = 1; !closing; attempt++) {
       try {
-        return step.run();
+        step.run();
+        return true;
       } catch (WakeupException e) {
         throw e;
       } catch (InterruptedException e) {
